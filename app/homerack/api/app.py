@@ -1,0 +1,58 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import falcon
+import falcon.asgi
+import orjson
+
+from ..config import Config, load_config
+from ..uploads import LocalLogoStore, LogoStore
+from . import auth, brands, device_types, devices, errors, health, racks, transfer, users
+from .openapi import OpenApiResource, build
+from .runtime import Runtime
+
+
+def _orjson_dumps(obj) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def create_app(config: Config | None = None, logo_store: LogoStore | None = None
+               ) -> falcon.asgi.App:
+    """Build the ASGI app. Nothing here touches the database: per-worker resources
+    (DB binding, thread pool) are created in the lifespan startup, after the fork."""
+    config = config or load_config()
+    rt = Runtime(config)
+    middleware: list = [rt, auth.AuthMiddleware(config.jwt_secret)]
+    if config.cors_origins:
+        middleware.insert(0, falcon.CORSMiddleware(allow_origins=list(config.cors_origins),
+                                                   expose_headers=["Location", "Retry-After"]))
+    app = falcon.asgi.App(middleware=middleware)
+
+    json = falcon.media.JSONHandler(dumps=_orjson_dumps, loads=orjson.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.register(app)
+
+    openapi = OpenApiResource()
+    routes = [
+        *health.routes(rt),
+        ("/api/auth/login", auth.LoginResource(rt), None),
+        ("/api/auth/me", auth.MeResource(rt), None),
+        *brands.routes(rt, logo_store or LocalLogoStore(config.upload_dir)),
+        *device_types.routes(rt),
+        *racks.routes(rt),
+        *devices.routes(rt),
+        *users.routes(rt),
+        *transfer.routes(rt),
+        ("/api/openapi.json", openapi, None),
+    ]
+    for path, resource, suffix in routes:
+        app.add_route(path, resource, suffix=suffix)
+    openapi.document = build(routes)
+
+    # Dev convenience; in production nginx serves /uploads/ straight from disk.
+    config.upload_dir.mkdir(parents=True, exist_ok=True)
+    app.add_static_route("/uploads", str(config.upload_dir.resolve()))
+    return app

@@ -1,0 +1,86 @@
+"""Bearer-token authentication and role checks; login and current-user routes."""
+
+from __future__ import annotations
+
+import falcon
+
+from .. import security
+from ..domain.schemas import LoginIn, parse
+from ..storage import users
+from .common import json_body
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class AuthMiddleware:
+    """Every /api route needs a valid token unless its resource says ``public = True``.
+
+    Safe methods need the resource's ``read_role`` (default viewer), others its
+    ``write_role`` (default editor). Tokens are stateless: a role change or a
+    deactivation takes effect when the user's current token expires
+    (HOMERACK_JWT_TTL_SECONDS).
+    """
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    async def process_resource(self, req, resp, resource, params) -> None:
+        if resource is None or getattr(resource, "public", False) or req.method == "OPTIONS":
+            return
+        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise falcon.HTTPUnauthorized(
+                title="Authentication required",
+                description="send 'Authorization: Bearer <token>' (POST /api/auth/login)",
+                challenges=["Bearer"])
+        try:
+            claims = security.read_token(self.secret, token.strip())
+        except security.InvalidToken as exc:
+            raise falcon.HTTPUnauthorized(title="Invalid token", description=str(exc),
+                                          challenges=['Bearer error="invalid_token"']) from None
+        needed = (getattr(resource, "read_role", "viewer") if req.method in _SAFE
+                  else getattr(resource, "write_role", "editor"))
+        if security.ROLE_RANK[claims["role"]] < security.ROLE_RANK[needed]:
+            raise falcon.HTTPForbidden(
+                title="Forbidden",
+                description=f"this needs the {needed} role; you are {claims['role']}")
+        req.context.user = claims
+
+
+class LoginResource:
+    public = True
+    openapi = {"on_post": {
+        "summary": "Exchange a username and password for a bearer token",
+        "tags": ["auth"], "body": LoginIn, "security": [],
+        "responses": {"200": "token issued", "401": "wrong username or password"}}}
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    async def on_post(self, req, resp) -> None:
+        data = parse(LoginIn, await json_body(req))
+        user = await self.rt.run(users.authenticate, data.username, data.password)
+        if user is None:
+            raise falcon.HTTPUnauthorized(title="Login failed",
+                                          description="wrong username or password",
+                                          challenges=["Bearer"])
+        ttl = self.rt.config.jwt_ttl_seconds
+        token = security.issue_token(self.rt.config.jwt_secret, user["id"], user["username"],
+                                     user["role"], ttl)
+        resp.media = {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+                      "user": user}
+
+
+class MeResource:
+    openapi = {"on_get": {"summary": "The user the token belongs to", "tags": ["auth"]}}
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    async def on_get(self, req, resp) -> None:
+        user = await self.rt.run(users.get_user, int(req.context.user["sub"]))
+        if not user["active"]:
+            raise falcon.HTTPUnauthorized(title="Account disabled",
+                                          description="this account has been deactivated",
+                                          challenges=["Bearer"])
+        resp.media = user

@@ -1,0 +1,58 @@
+"""/api/brands and the brand logo upload."""
+
+from __future__ import annotations
+
+import falcon
+
+from ..domain.errors import NotFound
+from ..domain.schemas import BrandIn
+from ..storage import catalog
+from ..uploads import sanitize_image
+from .common import Crud, Filter, crud_routes
+
+CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
+            catalog.get_brand, catalog.update_brand, catalog.delete_brand,
+            (Filter("q", str, "name contains (case-insensitive)"),))
+
+
+class LogoResource:
+    openapi = {
+        "on_put": {"summary": "Upload the brand's logo (PNG, JPEG or WebP; raw body)",
+                   "tags": ["brands"], "binary_body": True,
+                   "responses": {"200": "the brand with its new logo_url",
+                                 "413": "larger than HOMERACK_MAX_LOGO_BYTES",
+                                 "422": "not a PNG, JPEG or WebP image"}},
+        "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"]},
+    }
+
+    def __init__(self, rt, store):
+        self.rt = rt
+        self.store = store
+
+    async def on_put(self, req, resp, id: int) -> None:
+        limit = self.rt.config.max_logo_bytes
+        if req.content_length is not None and req.content_length > limit:
+            raise falcon.HTTPContentTooLarge(
+                description=f"the logo is {req.content_length} bytes; the limit is {limit}")
+        if not await self.rt.run(catalog.brand_exists, id):
+            raise NotFound("brand", id)
+        data = await req.stream.read(limit + 1)  # bounded even without Content-Length
+        if len(data) > limit:
+            raise falcon.HTTPContentTooLarge(description=f"the logo exceeds {limit} bytes")
+        clean, ext = await self.rt.offload(sanitize_image, data)
+        url = await self.rt.offload(self.store.save, clean, ext)
+        resp.media = await self._set(id, url)
+
+    async def on_delete(self, req, resp, id: int) -> None:
+        resp.media = await self._set(id, None)
+
+    async def _set(self, brand_id: int, url: str | None) -> dict:
+        brand, unused = await self.rt.run(catalog.set_logo, brand_id, url)
+        if unused:
+            await self.rt.offload(self.store.delete, unused)
+        return brand
+
+
+def routes(rt, store) -> list[tuple]:
+    return [*crud_routes(rt, "/api/brands", CRUD),
+            ("/api/brands/{id:int}/logo", LogoResource(rt, store), None)]

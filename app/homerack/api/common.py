@@ -1,0 +1,121 @@
+"""Shared pieces of the resources: JSON bodies, paging, and the generic CRUD resource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import falcon
+
+from ..domain.schemas import parse
+
+MAX_LIMIT = 500
+
+
+async def json_body(req):
+    """The decoded JSON body (Falcon answers 400 on malformed JSON)."""
+    if not req.content_type or not req.content_type.startswith("application/json"):
+        raise falcon.HTTPUnsupportedMediaType(description="send the body as application/json")
+    return await req.get_media()
+
+
+def paging(req) -> tuple[int, int]:
+    limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=50)
+    offset = req.get_param_as_int("offset", min_value=0, default=0)
+    return limit, offset
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list filter from the query string; ``kind`` is str, int or bool."""
+
+    name: str
+    kind: type = str
+    description: str = ""
+    choices: tuple = ()
+
+    def read(self, req):
+        if self.kind is int:
+            return req.get_param_as_int(self.name, min_value=1)
+        if self.kind is bool:
+            return req.get_param_as_bool(self.name)
+        value = req.get_param(self.name)
+        if value is not None and self.choices and value not in self.choices:
+            raise falcon.HTTPInvalidParam(f"must be one of {', '.join(self.choices)}",
+                                          self.name)
+        return value
+
+
+@dataclass(frozen=True)
+class Crud:
+    """The storage functions and input model of one resource family."""
+
+    kind: str                 # "rack"
+    plural: str               # "racks" (OpenAPI tag)
+    model: type
+    list: Callable
+    create: Callable
+    get: Callable
+    update: Callable
+    delete: Callable
+    filters: tuple[Filter, ...] = field(default_factory=tuple)
+    read_role: str = "viewer"
+    write_role: str = "editor"
+    patch_model: type | None = None  # when PATCH takes another document than POST
+
+
+class CrudResource:
+    """``/api/<kind>`` (list, create) and ``/api/<kind>/{id}`` (get, patch, delete)."""
+
+    def __init__(self, rt, crud: Crud):
+        self.rt = rt
+        self.crud = crud
+        self.read_role = crud.read_role
+        self.write_role = crud.write_role
+
+    async def on_get(self, req, resp) -> None:
+        limit, offset = paging(req)
+        filters = {f.name: f.read(req) for f in self.crud.filters}
+        resp.media = await self.rt.run(self.crud.list, limit, offset, **filters)
+
+    async def on_post(self, req, resp) -> None:
+        data = parse(self.crud.model, await json_body(req))
+        item = await self.rt.run(self.crud.create, data)
+        resp.status = falcon.HTTP_201
+        resp.location = f"{req.path}/{item['id']}"
+        resp.media = item
+
+    async def on_get_item(self, req, resp, id: int) -> None:
+        resp.media = await self.rt.run(self.crud.get, id)
+
+    async def on_patch_item(self, req, resp, id: int) -> None:
+        resp.media = await self.rt.run(self.crud.update, id, await json_body(req))
+
+    async def on_delete_item(self, req, resp, id: int) -> None:
+        await self.rt.run(self.crud.delete, id)
+        resp.status = falcon.HTTP_204
+
+    @property
+    def openapi(self) -> dict:
+        c = self.crud
+        params = [{"name": f.name, "in": "query", "required": False,
+                   "description": f.description,
+                   "schema": ({"type": "string", "enum": list(f.choices)} if f.choices else
+                              {"type": {str: "string", int: "integer", bool: "boolean"}[f.kind]})}
+                  for f in c.filters]
+        return {
+            "on_get": {"summary": f"List {c.plural.replace('_', ' ')}", "tags": [c.plural],
+                       "list": True, "parameters": params},
+            "on_post": {"summary": f"Create a {c.kind}", "tags": [c.plural], "body": c.model,
+                        "responses": {"201": f"the new {c.kind}"}},
+            "on_get_item": {"summary": f"Get a {c.kind}", "tags": [c.plural]},
+            "on_patch_item": {"summary": f"Change fields of a {c.kind}", "tags": [c.plural],
+                              "body": c.patch_model or c.model, "partial": True},
+            "on_delete_item": {"summary": f"Delete a {c.kind}", "tags": [c.plural],
+                               "responses": {"204": "deleted"}},
+        }
+
+
+def crud_routes(rt, base: str, crud: Crud) -> list[tuple]:
+    resource = CrudResource(rt, crud)
+    return [(base, resource, None), (base + "/{id:int}", resource, "item")]

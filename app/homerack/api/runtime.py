@@ -1,0 +1,72 @@
+"""Per-worker resources, created in the ASGI lifespan (after Gunicorn forks)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import storage
+from ..config import Config
+from ..storage.database import open_database
+
+log = logging.getLogger("homerack")
+
+
+class Runtime:
+    """The worker's database and its dedicated, bounded DB thread pool.
+
+    Pony sessions are thread-bound and synchronous, so every unit of work runs on
+    this pool. Each pool thread keeps one connection: a worker holds at most
+    ``db_pool_size`` database connections.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.db = None
+        self.executor: ThreadPoolExecutor | None = None
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def _count_thread(self) -> None:
+        with self._lock:
+            self._threads += 1
+
+    async def process_startup(self, scope, event) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=self.config.db_pool_size,
+                                           thread_name_prefix="homerack-db",
+                                           initializer=self._count_thread)
+        loop = asyncio.get_running_loop()
+        self.db = await loop.run_in_executor(self.executor, open_database,
+                                             self.config.database_url)
+        log.info("database ready (%s)", self.db.provider_name)
+
+    async def process_shutdown(self, scope, event) -> None:
+        if self.executor is None:
+            return
+        if self.db is not None:
+            # One disconnect per pool thread: the barrier keeps each task on its own thread.
+            barrier = threading.Barrier(self._threads)
+
+            def disconnect() -> None:
+                barrier.wait(timeout=5)
+                self.db.disconnect()
+
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self.executor, disconnect)
+                                   for _ in range(self._threads)), return_exceptions=True)
+        self.executor.shutdown(wait=True)
+        self.executor = None
+
+    async def run(self, fn, *args, **kwargs):
+        """Run a storage unit of work on the DB pool and return its plain result."""
+        ctx = contextvars.copy_context()  # run_in_executor does not copy contextvars
+        call = functools.partial(storage.call, fn, self.db, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, ctx.run, call)
+
+    async def offload(self, fn, *args):
+        """Run blocking non-DB work (image decoding, file I/O) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

@@ -1,0 +1,155 @@
+"""The ``homerack`` command: serve, db upgrade, user add, catalog load, demo."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from . import __version__
+from .config import ConfigError, load_config
+from .domain.errors import DomainError
+
+
+def _db(config):
+    from .storage.database import open_database
+
+    return open_database(config.database_url)
+
+
+def cmd_serve(args, config) -> int:
+    """Development server: one uvicorn process. Production runs Gunicorn (see README)."""
+    import uvicorn
+
+    from .storage.database import upgrade
+
+    if config.is_sqlite:
+        # Only the embedded dev database is migrated here; production migrates in
+        # its deploy step (`homerack db upgrade`), never from a serving process.
+        upgrade(config.database_url)
+    uvicorn.run("homerack.asgi:app", host=args.host, port=args.port, log_level="info",
+                reload=False)
+    return 0
+
+
+def cmd_db_upgrade(args, config) -> int:
+    from .storage.database import upgrade
+
+    applied = upgrade(config.database_url)
+    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied
+          else "the database schema is up to date")
+    return 0
+
+
+def cmd_db_status(args, config) -> int:
+    from pony.orm import Database
+
+    from .storage.database import bind_arguments, pending_migrations
+
+    db = Database()
+    db.bind(**bind_arguments(config.database_url))
+    pending = pending_migrations(db)
+    print(f"pending migrations: {', '.join(pending)}" if pending else "up to date")
+    return 1 if pending else 0
+
+
+def _read_password(args) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"password for {args.username}: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("passwords do not match")
+    return first
+
+
+def cmd_user_add(args, config) -> int:
+    from .domain.schemas import UserIn, parse
+    from .storage import call, users
+
+    data = parse(UserIn, {"username": args.username, "password": _read_password(args),
+                          "role": args.role})
+    user = call(users.create_user, _db(config), data)
+    print(f"created {user['role']} '{user['username']}' (id {user['id']})")
+    return 0
+
+
+def cmd_user_passwd(args, config) -> int:
+    from .storage import call, users
+
+    db = _db(config)
+    user = call(users.find_user, db, args.username)
+    call(users.update_user, db, user["id"], {"password": _read_password(args)})
+    print(f"password of '{user['username']}' changed")
+    return 0
+
+
+def cmd_catalog_load(args, config) -> int:
+    from .storage import call, seed
+
+    counts = call(seed.load_catalog, _db(config))
+    print(f"catalog: {counts['brands']} new brand(s), {counts['device_types']} new device "
+          f"type(s) ({counts['skipped']} already present)")
+    return 0
+
+
+def cmd_demo(args, config) -> int:
+    from .storage import call, seed
+
+    db = _db(config)
+    call(seed.load_catalog, db)
+    counts = call(seed.load_demo, db)
+    print(f"demo homelab: {counts['racks']} racks, {counts['devices']} devices, "
+          f"{counts['connections']} cables")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="homerack", description="HomeRack rack planner")
+    parser.add_argument("--version", action="version", version=f"homerack {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the development server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("status", help="exit 1 if migrations are pending").set_defaults(
+        func=cmd_db_status)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
+    add = user.add_parser("add", help="create a user (password from a prompt or stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    add.set_defaults(func=cmd_user_add)
+    passwd = user.add_parser("passwd", help="set a password (from a prompt or stdin)")
+    passwd.add_argument("username")
+    passwd.set_defaults(func=cmd_user_passwd)
+
+    catalog = sub.add_parser("catalog", help="the built-in device catalog").add_subparsers(
+        dest="catalog", required=True)
+    catalog.add_parser("load", help="install the curated catalog (idempotent)").set_defaults(
+        func=cmd_catalog_load)
+
+    sub.add_parser("demo", help="load a demo homelab (catalog included)").set_defaults(
+        func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, load_config())
+    except ConfigError as exc:
+        print(f"homerack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"homerack: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Configuration from environment variables (systemd passes them via EnvironmentFile).
+
+Every setting has a ``HOMERACK_`` variable. Invalid values fail at start with a
+:class:`ConfigError` naming the variable, never later at request time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or invalid."""
+
+    def __init__(self, variable: str, reason: str):
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    jwt_secret: str
+    upload_dir: Path
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    jwt_ttl_seconds: int = 12 * 3600
+    db_pool_size: int = 4
+    max_logo_bytes: int = 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+
+def _int(env, name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(name, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _database_url(env, data_dir: Path) -> str:
+    name = "HOMERACK_DATABASE_URL"
+    url = env.get(name) or f"sqlite:///{(data_dir / 'homerack.sqlite3').resolve()}"
+    scheme = urlsplit(url).scheme
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(name, f"scheme must be sqlite:// or postgresql://, got {scheme!r}")
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        raise ConfigError(name, "use sqlite:///relative/path or sqlite:////absolute/path")
+    return url
+
+
+def _secret(env, data_dir: Path, dev: bool) -> str:
+    """The token-signing secret.
+
+    HOMERACK_JWT_SECRET wins, else HOMERACK_SECRET_KEY. On the embedded SQLite
+    development setup a random secret is generated once and kept (0600) in the
+    data directory, so a fresh clone runs with no configuration and still has no
+    default secret anywhere.
+    """
+    for name in ("HOMERACK_JWT_SECRET", "HOMERACK_SECRET_KEY"):
+        value = env.get(name)
+        if value:
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(name, f"must be at least {MIN_SECRET_LENGTH} characters")
+            return value
+    if not dev:
+        raise ConfigError(
+            "HOMERACK_JWT_SECRET", "required with PostgreSQL (or set HOMERACK_SECRET_KEY)"
+        )
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _origins(env) -> tuple[str, ...]:
+    name = "HOMERACK_CORS_ORIGINS"
+    origins = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ConfigError(name, f"{origin!r} is not an origin like https://rack.example.org")
+    return origins
+
+
+def load_config(env: dict[str, str] | None = None) -> Config:
+    """Build a Config from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("HOMERACK_DATA_DIR") or "var")
+    database_url = _database_url(env, data_dir)
+    dev = database_url.startswith("sqlite:")
+    redis_url = env.get("HOMERACK_REDIS_URL") or None
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("HOMERACK_REDIS_URL", "must start with redis://, rediss:// or unix://")
+    return Config(
+        database_url=database_url,
+        jwt_secret=_secret(env, data_dir, dev),
+        upload_dir=Path(env.get("HOMERACK_UPLOAD_DIR") or data_dir / "uploads"),
+        redis_url=redis_url,
+        cors_origins=_origins(env),
+        jwt_ttl_seconds=_int(env, "HOMERACK_JWT_TTL_SECONDS", 12 * 3600, 60, 30 * 86400),
+        db_pool_size=_int(env, "HOMERACK_DB_POOL_SIZE", 4, 1, 64),
+        max_logo_bytes=_int(env, "HOMERACK_MAX_LOGO_BYTES", 1024 * 1024, 1024, 20 * 1024 * 1024),
+    )

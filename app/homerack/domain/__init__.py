@@ -1,0 +1,1 @@
+"""Pure domain logic: no Falcon, no Pony, no I/O."""

@@ -1,0 +1,221 @@
+"""Input documents of the API, validated with pydantic.
+
+The same models give the JSON Schemas of the OpenAPI document, so the published
+contract and the checks cannot drift apart. Models are strict (no "5" for 5) and
+reject unknown fields, so a typo in a field name is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from .errors import Problem, ValidationFailed
+
+CATEGORIES = (
+    "router", "firewall", "switch", "patch_panel", "server", "storage", "ups", "pdu",
+    "shelf", "kvm", "cable_management", "blank", "other",
+)  # fmt: skip
+AIRFLOWS = ("front_to_back", "back_to_front", "side", "passive")
+ACCESS_FREQUENCIES = ("daily", "weekly", "monthly", "rarely")
+CABLE_TYPES = ("cat6", "cat6a", "dac", "fiber_om4", "fiber_os2", "power", "usb", "other")
+ROLES = ("viewer", "editor", "admin")
+RACK_WIDTHS = (10, 19, 23)  # inch rack standards
+
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+Airflow = Literal[AIRFLOWS]  # type: ignore[valid-type]
+Access = Literal[ACCESS_FREQUENCIES]  # type: ignore[valid-type]
+CableType = Literal[CABLE_TYPES]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+WidthIn = Literal[RACK_WIDTHS]  # type: ignore[valid-type]
+
+
+
+def _single_line(value: str) -> str:
+    # Control characters would break exports, logs and SVG labels.
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if value and (not value.startswith(("http://", "https://")) or any(c.isspace() for c in value)):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_single_line)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
+                      AfterValidator(_single_line)]
+Notes = Annotated[str, StringConstraints(max_length=5000)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
+                AfterValidator(_http_url)]
+Id = Annotated[int, Field(ge=1)]
+Kilograms = Annotated[float, Field(ge=0, le=5000)]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+DepthMm = Annotated[int, Field(ge=1, le=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class BrandIn(Strict):
+    name: Name
+    website: Url = ""
+
+
+class DeviceTypeFields(Strict):
+    model: Name
+    category: Category
+    u_height: Annotated[int, Field(ge=1, le=20, description="rack units")]
+    width_in: WidthIn = 19
+    depth_mm: DepthMm | None = None
+    weight_kg: Kilograms = 0.0
+    power_w: Annotated[Watts, Field(description="typical draw")] = 0.0
+    airflow: Airflow = "front_to_back"
+    port_count: Annotated[int, Field(ge=0, le=1024)] | None = None
+
+
+class DeviceTypeIn(DeviceTypeFields):
+    brand_id: Id
+
+
+class RackIn(Strict):
+    name: Name
+    location: ShortText = ""
+    u_height: Annotated[int, Field(ge=1, le=60, description="rack units; U1 is the bottom")]
+    width_in: WidthIn = 19
+    depth_mm: DepthMm | None = None
+    max_weight_kg: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    max_power_w: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
+    ergonomic_u: Annotated[int, Field(ge=1, le=60, description="comfiest unit")] | None = None
+    notes: Notes = ""
+
+
+class DeviceFields(Strict):
+    name: Name
+    position_u: Annotated[int, Field(ge=1, le=60, description="lowest unit occupied")] | None = None
+    locked: bool = False
+    access_frequency: Access = "monthly"
+    notes: Notes = ""
+
+
+class DeviceIn(DeviceFields):
+    device_type_id: Id
+    rack_id: Id | None = None
+
+
+class ConnectionFields(Strict):
+    cable_type: CableType
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    label: ShortText = ""
+    notes: Notes = ""
+
+
+class ConnectionIn(ConnectionFields):
+    device_a_id: Id
+    device_b_id: Id
+
+
+# -- the inventory document of GET /api/export and POST /api/import -------------
+# References are by name, not id, so a document moves between databases.
+
+LogoUrl = Annotated[str, StringConstraints(
+    pattern=r"^/uploads/logos/[0-9a-f]{64}\.(png|jpg|webp)$")]
+
+
+class BrandDoc(BrandIn):
+    logo_url: LogoUrl | None = None
+
+
+class DeviceTypeDoc(DeviceTypeFields):
+    brand: Name
+
+
+class DeviceDoc(DeviceFields):
+    brand: Name
+    model: Name
+    rack: Name | None = None
+
+
+class ConnectionDoc(ConnectionFields):
+    device_a: Name
+    device_b: Name
+
+
+class InventoryDoc(Strict):
+    format: Literal["homerack-inventory"]
+    version: Literal[1]
+    exported_at: str | None = None
+    brands: list[BrandDoc] = []
+    device_types: list[DeviceTypeDoc] = []
+    racks: list[RackIn] = []
+    devices: list[DeviceDoc] = []
+    connections: list[ConnectionDoc] = []
+
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2,
+                                            max_length=64, pattern=r"^[a-z0-9][a-z0-9_.@-]*$")]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=1024)]
+
+
+class UserIn(Strict):
+    username: Username
+    password: Password
+    role: Role = "viewer"
+    active: bool = True
+
+
+class UserPatch(Strict):
+    password: Password | None = None
+    role: Role | None = None
+    active: bool | None = None
+
+
+class LoginIn(Strict):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    """Validate ``data`` against ``model``; raise ValidationFailed naming each bad field."""
+    if not isinstance(data, dict):
+        raise ValidationFailed.one("", "the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed([_problem(e) for e in exc.errors()]) from None
+
+
+def _problem(error: Any) -> Problem:
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    field = field.removeprefix(".")
+    if error["type"] == "extra_forbidden":
+        return Problem(field, "unknown field")
+    if error["type"] == "missing":
+        return Problem(field, "is required")
+    return Problem(field, error["msg"].removeprefix("Value error, "))
+
+
+def merge(model: type[BaseModel], current: dict, patch: Any) -> Any:
+    """Apply a PATCH document to ``current`` and validate the result as a whole.
+
+    Validating the merged record (not the patch alone) keeps one set of rules for
+    create and update, and makes ``null`` legal exactly where the field is optional.
+    """
+    if not isinstance(patch, dict):
+        raise ValidationFailed.one("", "the request body must be a JSON object")
+    unknown = sorted(set(patch) - set(model.model_fields))
+    if unknown:
+        raise ValidationFailed([Problem(f, "unknown field") for f in unknown])
+    return parse(model, {**current, **patch})

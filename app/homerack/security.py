@@ -1,0 +1,56 @@
+"""Password hashing (argon2id via argon2-cffi) and bearer tokens (PyJWT, HS256)."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
+_ALGORITHM = "HS256"
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# Verified against when the user does not exist, so both paths cost one argon2 run
+# and response time does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("homerack-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def issue_token(secret: str, user_id: int, username: str, role: str, ttl_seconds: int) -> str:
+    now = int(time.time())
+    claims = {"sub": str(user_id), "name": username, "role": role, "iat": now,
+              "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def read_token(secret: str, token: str) -> dict:
+    """The verified claims of ``token``; raises InvalidToken with a reason."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM],
+                            options={"require": ["exp", "sub", "role"]})
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("the token has expired") from None
+    except jwt.PyJWTError:
+        raise InvalidToken("the token is invalid") from None
+    if claims.get("role") not in ROLE_RANK:
+        raise InvalidToken("the token is invalid")
+    return claims

@@ -1,0 +1,70 @@
+"""Helpers shared by the units of work: lookups, pagination, layout checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
+from ..domain.rules import Placed, RackInfo, layout_problems
+
+
+def get_or_404(entity, ident: int, kind: str, *, for_update: bool = False):
+    obj = entity.get_for_update(id=ident) if for_update else entity.get(id=ident)
+    if obj is None:
+        raise NotFound(kind, ident)
+    return obj
+
+
+def get_or_422(entity, ident: int, kind: str, field: str):
+    """A referenced record: a missing one is a bad request field, not a missing route."""
+    obj = entity.get(id=ident)
+    if obj is None:
+        raise ValidationFailed.one(field, f"{kind} {ident} does not exist")
+    return obj
+
+
+def page(query, limit: int, offset: int, to_dict: Callable) -> dict:
+    return {
+        "items": [to_dict(x) for x in query[offset:offset + limit]],
+        "total": query.count(),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def ensure_unique_name(entity, name: str, kind: str, exclude_id: int | None = None) -> None:
+    """Names are unique case-insensitively (the database has the same unique index)."""
+    key = name.lower()
+    clash = entity.select(lambda e: e.name.lower() == key and e.id != exclude_id).first()
+    if clash is not None:
+        raise Conflict(f"a {kind} named '{clash.name}' already exists")
+
+
+def rack_info(rack) -> RackInfo:
+    return RackInfo(name=rack.name, u_height=rack.u_height, width_in=rack.width_in,
+                    depth_mm=rack.depth_mm, max_weight_kg=rack.max_weight_kg,
+                    max_power_w=rack.max_power_w)
+
+
+def placed(device) -> Placed:
+    t = device.device_type
+    return Placed(id=device.id, name=device.name, position_u=device.position_u,
+                  u_height=t.u_height, width_in=t.width_in, depth_mm=t.depth_mm,
+                  weight_kg=t.weight_kg, power_w=t.power_w)
+
+
+def rack_devices(db, rack) -> list:
+    """The devices placed in ``rack``, with their types and brands, in one query."""
+    Device, DeviceType = db.Device, db.DeviceType
+    return list(Device.select(lambda d: d.rack == rack)
+                .prefetch(Device.device_type, DeviceType.brand)
+                .order_by(lambda d: (d.position_u, d.id)))
+
+
+def check_rack(db, rack, fields: Mapping[str, str]) -> None:
+    """Raise ValidationFailed if the rack's stored layout (pending changes included)
+    breaks a rule. ``fields`` names the request field to blame for each problem kind."""
+    db.flush()
+    problems = layout_problems(rack_info(rack), [placed(d) for d in rack_devices(db, rack)])
+    if problems:
+        raise ValidationFailed([Problem(fields.get(p.kind, ""), p.reason) for p in problems])

@@ -1,0 +1,87 @@
+"""Units of work for users and logins."""
+
+from __future__ import annotations
+
+from pony.orm import db_session
+
+from .. import security
+from ..domain.errors import Conflict, NotFound, ValidationFailed
+from ..domain.schemas import UserIn, UserPatch, parse
+from .common import get_or_404, page
+
+
+def user_dict(u) -> dict:
+    return {"id": u.id, "username": u.username, "role": u.role, "active": u.active}
+
+
+@db_session
+def authenticate(db, username: str, password: str) -> dict | None:
+    """The user if the password matches an active account, else None (same cost either way)."""
+    user = db.User.get(username=username.lower())
+    if not security.verify_password(user.password_hash if user else None, password):
+        return None
+    if not user.active:
+        return None
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    return user_dict(user)
+
+
+@db_session
+def list_users(db, limit: int, offset: int, role: str | None = None) -> dict:
+    query = db.User.select()
+    if role:
+        query = query.filter(lambda u: u.role == role)
+    return page(query.order_by(lambda u: u.username), limit, offset, user_dict)
+
+
+@db_session
+def get_user(db, user_id: int) -> dict:
+    return user_dict(get_or_404(db.User, user_id, "user"))
+
+
+@db_session
+def create_user(db, data: UserIn) -> dict:
+    if db.User.exists(username=data.username):
+        raise Conflict(f"a user named '{data.username}' already exists")
+    user = db.User(username=data.username, password_hash=security.hash_password(data.password),
+                   role=data.role, active=data.active)
+    db.flush()
+    return user_dict(user)
+
+
+def _last_admin(db, user) -> bool:
+    return user.role == "admin" and user.active and db.User.select(
+        lambda u: u.role == "admin" and u.active and u.id != user.id).count() == 0
+
+
+@db_session
+def update_user(db, user_id: int, patch: dict) -> dict:
+    user = get_or_404(db.User, user_id, "user", for_update=True)
+    data = parse(UserPatch, patch)
+    if (data.role not in (None, "admin") or data.active is False) and _last_admin(db, user):
+        raise ValidationFailed.one("role" if data.role else "active",
+                                   "this is the last active admin; promote another user first")
+    if data.password is not None:
+        user.password_hash = security.hash_password(data.password)
+    if data.role is not None:
+        user.role = data.role
+    if data.active is not None:
+        user.active = data.active
+    return user_dict(user)
+
+
+@db_session
+def delete_user(db, user_id: int) -> None:
+    user = get_or_404(db.User, user_id, "user", for_update=True)
+    if _last_admin(db, user):
+        raise Conflict("this is the last active admin; promote another user first")
+    user.delete()
+
+
+@db_session
+def find_user(db, username: str) -> dict:
+    user = db.User.get(username=username.lower())
+    if user is None:
+        raise NotFound("user", f"'{username}'")
+    return user_dict(user)
