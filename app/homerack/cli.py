@@ -96,11 +96,17 @@ def cmd_catalog_load(args, config) -> int:
 def cmd_demo(args, config) -> int:
     from .storage import call, seed
 
+    from .storage import users
+
     db = _db(config)
     call(seed.load_catalog, db)
     counts = call(seed.load_demo, db)
     print(f"demo homelab: {counts['racks']} racks, {counts['devices']} devices, "
           f"{counts['connections']} cables")
+    password = call(users.create_first_admin, db, "admin")
+    if password:
+        print(f"log in as 'admin' with password {password}\n(shown once; change it with "
+              "`homerack user passwd admin`)")
     return 0
 
 

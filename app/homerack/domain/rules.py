@@ -85,7 +85,7 @@ def layout_problems(rack: RackInfo, devices: Iterable[Placed]) -> list[LayoutPro
                 break
             problems.append(LayoutProblem(
                 "overlap", other.id,
-                f"device '{other.name}' ({other.span}) overlaps '{d.name}' ({d.span})"))
+                f"devices '{d.name}' ({d.span}) and '{other.name}' ({other.span}) overlap"))
     weight = sum(d.weight_kg for d in devices)
     if rack.max_weight_kg is not None and weight > rack.max_weight_kg + 1e-9:
         problems.append(LayoutProblem(

@@ -7,6 +7,7 @@ reject unknown fields, so a typo in a field name is an error, not a silent no-op
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -164,8 +165,15 @@ class InventoryDoc(Strict):
     connections: list[ConnectionDoc] = []
 
 
-Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2,
-                                            max_length=64, pattern=r"^[a-z0-9][a-z0-9_.@-]*$")]
+def _username(value: str) -> str:
+    value = value.lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.@-]*", value):
+        raise ValueError("use letters, digits and . _ @ - (starting with a letter or digit)")
+    return value
+
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64),
+                     AfterValidator(_username)]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=1024)]
 
 

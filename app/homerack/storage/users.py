@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from pony.orm import db_session
 
 from .. import security
@@ -85,3 +87,14 @@ def find_user(db, username: str) -> dict:
     if user is None:
         raise NotFound("user", f"'{username}'")
     return user_dict(user)
+
+
+@db_session
+def create_first_admin(db, username: str) -> str | None:
+    """On a database with no users, create an admin with a random password and return
+    the password (there is no default password); otherwise do nothing."""
+    if db.User.select().exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    db.User(username=username, password_hash=security.hash_password(password), role="admin")
+    return password

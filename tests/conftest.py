@@ -1,0 +1,159 @@
+"""Fixtures: every API test runs against SQLite and a real PostgreSQL server.
+
+HOMERACK_TEST_POSTGRES is an admin DSN (``make test`` sets it and starts the
+server); each test session creates its own database there and drops it at the
+end. Without it the PostgreSQL half is skipped locally, and fails under CI.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from urllib.parse import urlsplit
+
+import falcon.testing
+import psycopg2
+import pytest
+
+from homerack import security
+from homerack.api.app import create_app
+from homerack.config import Config
+from homerack.storage.database import upgrade
+
+TABLES = ("connection", "device", "device_type", "rack", "brand", "app_user")
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def _with_dbname(dsn: str, name: str) -> str:
+    head, sep, query = dsn.partition("?")
+    return head[:head.rindex("/") + 1] + name + sep + query
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_dsn() -> str:
+    dsn = os.environ.get("HOMERACK_TEST_POSTGRES")
+    if not dsn:
+        if os.environ.get("CI"):
+            pytest.fail("HOMERACK_TEST_POSTGRES is not set: CI must test against PostgreSQL")
+        pytest.skip("HOMERACK_TEST_POSTGRES not set (run `make test`)")
+    return dsn
+
+
+def _pg_exec(dsn: str, sql: str) -> None:
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database of each kind, shared by the session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'homerack.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    admin = request.getfixturevalue("postgres_admin_dsn")
+    name = f"homerack_test_{secrets.token_hex(4)}"
+    _pg_exec(admin, f"CREATE DATABASE {name}")
+    url = _with_dbname(admin, name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def wipe(url: str) -> None:
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(urlsplit(url).path[1:])
+        with conn:
+            for table in TABLES:
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            conn.execute("DELETE FROM sqlite_sequence")
+        conn.close()
+    else:
+        _pg_exec(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def config(database_url, tmp_path) -> Config:
+    wipe(database_url)
+    return Config(database_url=database_url, jwt_secret=JWT_SECRET,
+                  upload_dir=tmp_path / "uploads", db_pool_size=2,
+                  max_logo_bytes=256 * 1024)
+
+
+def token(role: str = "admin", user_id: int = 1, secret: str = JWT_SECRET) -> str:
+    return security.issue_token(secret, user_id, f"test-{role}", role, 600)
+
+
+class Api:
+    """The ASGI conductor with a bearer token of the chosen role on every call."""
+
+    def __init__(self, conductor):
+        self.c = conductor
+
+    def _call(self, method: str, path: str, role: str | None = "admin", **kw):
+        headers = dict(kw.pop("headers", {}) or {})
+        if role:
+            headers.setdefault("Authorization", f"Bearer {token(role)}")
+        return self.c.simulate_request(method, path, headers=headers, **kw)
+
+    async def get(self, path, **kw):
+        return await self._call("GET", path, **kw)
+
+    async def post(self, path, **kw):
+        return await self._call("POST", path, **kw)
+
+    async def put(self, path, **kw):
+        return await self._call("PUT", path, **kw)
+
+    async def patch(self, path, **kw):
+        return await self._call("PATCH", path, **kw)
+
+    async def delete(self, path, **kw):
+        return await self._call("DELETE", path, **kw)
+
+    async def create(self, path: str, body: dict) -> dict:
+        result = await self.post(path, json=body)
+        assert result.status_code == 201, result.text
+        return result.json
+
+
+@pytest.fixture
+async def api(config):
+    async with falcon.testing.ASGIConductor(create_app(config)) as conductor:
+        yield Api(conductor)
+
+
+@pytest.fixture
+async def lab(api) -> dict:
+    """A small inventory: two brands, four device types, one 12U rack, cables."""
+    ubi = await api.create("/api/brands", {"name": "Ubiquiti", "website": "https://ui.com"})
+    dell = await api.create("/api/brands", {"name": "Dell"})
+    switch = await api.create("/api/device-types", {
+        "brand_id": ubi["id"], "model": "USW-24", "category": "switch", "u_height": 1,
+        "depth_mm": 200, "weight_kg": 2.5, "power_w": 20})
+    server = await api.create("/api/device-types", {
+        "brand_id": dell["id"], "model": "R740", "category": "server", "u_height": 2,
+        "depth_mm": 716, "weight_kg": 28.6, "power_w": 300})
+    small = await api.create("/api/device-types", {
+        "brand_id": ubi["id"], "model": "Tiny 10in", "category": "switch", "u_height": 1,
+        "width_in": 10, "weight_kg": 1})
+    rack = await api.create("/api/racks", {
+        "name": "Main", "u_height": 12, "depth_mm": 800, "max_weight_kg": 100,
+        "max_power_w": 1000})
+    sw = await api.create("/api/devices", {"name": "core", "device_type_id": switch["id"],
+                                           "rack_id": rack["id"], "position_u": 12})
+    srv = await api.create("/api/devices", {"name": "pve1", "device_type_id": server["id"],
+                                            "rack_id": rack["id"], "position_u": 1})
+    cable = await api.create("/api/connections", {"device_a_id": sw["id"],
+                                                  "device_b_id": srv["id"],
+                                                  "cable_type": "cat6", "count": 2})
+    return {"brands": (ubi, dell), "switch": switch, "server": server, "small": small,
+            "rack": rack, "sw": sw, "srv": srv, "cable": cable}

@@ -1,0 +1,165 @@
+"""Login, tokens, roles and user management."""
+
+import time
+
+import jwt
+import pytest
+
+from conftest import JWT_SECRET, token
+
+PASSWORD = "correct horse battery"
+
+
+async def _user(api, name="alice", role="editor", password=PASSWORD, active=True):
+    return await api.create("/api/users", {"username": name, "password": password,
+                                           "role": role, "active": active})
+
+
+async def _login(api, username, password):
+    return await api.post("/api/auth/login", role=None,
+                          json={"username": username, "password": password})
+
+
+async def test_login_issues_a_working_token(api):
+    user = await _user(api, "Alice")
+    assert user["username"] == "alice"
+    result = await _login(api, "ALICE", PASSWORD)
+    assert result.status_code == 200
+    body = result.json
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0
+    assert body["user"] == user
+    me = await api.get("/api/auth/me", role=None,
+                       headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.json["username"] == "alice"
+    # The token's role is enforced: editors may write.
+    write = await api.post("/api/racks", role=None, json={"name": "R", "u_height": 4},
+                           headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert write.status_code == 201
+
+
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong password"),
+                                                    ("nobody", PASSWORD)])
+async def test_login_failures_are_401_and_say_the_same(api, username, password):
+    await _user(api)
+    result = await _login(api, username, password)
+    assert result.status_code == 401
+    assert result.json["description"] == "wrong username or password"
+    assert "access_token" not in result.text
+
+
+async def test_inactive_user_cannot_log_in(api):
+    await _user(api, active=False)
+    assert (await _login(api, "alice", PASSWORD)).status_code == 401
+
+
+async def test_login_validates_its_body(api):
+    result = await api.post("/api/auth/login", role=None, json={"username": "a"})
+    assert result.status_code == 422 and result.json["errors"][0]["field"] == "password"
+
+
+async def test_missing_token_is_401_with_challenge(api):
+    result = await api.get("/api/racks", role=None)
+    assert result.status_code == 401
+    assert result.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer not-a-jwt",
+    "Basic YWxpY2U6cHc=",
+    "Bearer " + jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) + 60},
+                           "another-secret-another-secret-xx", algorithm="HS256"),
+    "Bearer " + jwt.encode({"sub": "1", "role": "root", "exp": int(time.time()) + 60},
+                           JWT_SECRET, algorithm="HS256"),
+    "Bearer " + jwt.encode({"sub": "1", "role": "admin"}, JWT_SECRET, algorithm="HS256"),
+])
+async def test_invalid_tokens_are_401(api, header):
+    result = await api.get("/api/racks", role=None, headers={"Authorization": header})
+    assert result.status_code == 401
+
+
+async def test_expired_token_is_401_and_says_so(api):
+    expired = jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) - 5},
+                         JWT_SECRET, algorithm="HS256")
+    result = await api.get("/api/racks", role=None,
+                           headers={"Authorization": f"Bearer {expired}"})
+    assert result.status_code == 401 and "expired" in result.json["description"]
+
+
+async def test_alg_none_token_is_rejected(api):
+    forged = jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) + 60}, None,
+                        algorithm="none")
+    result = await api.get("/api/racks", role=None, headers={"Authorization": f"Bearer {forged}"})
+    assert result.status_code == 401
+
+
+async def test_viewer_reads_but_cannot_write(api, lab):
+    assert (await api.get("/api/racks", role="viewer")).status_code == 200
+    result = await api.post("/api/racks", role="viewer", json={"name": "R", "u_height": 4})
+    assert result.status_code == 403 and "editor" in result.json["description"]
+    assert (await api.delete(f"/api/devices/{lab['sw']['id']}", role="viewer")).status_code == 403
+    assert (await api.get("/api/racks")).json["total"] == 1
+
+
+async def test_only_admins_manage_users_and_import(api):
+    assert (await api.get("/api/users", role="editor")).status_code == 403
+    result = await api.post("/api/users", role="editor",
+                            json={"username": "eve", "password": PASSWORD, "role": "admin"})
+    assert result.status_code == 403
+    doc = {"format": "homerack-inventory", "version": 1}
+    assert (await api.post("/api/import", role="editor", json=doc)).status_code == 403
+    assert (await api.get("/api/export", role="viewer")).status_code == 200
+
+
+async def test_public_routes_need_no_token(api):
+    for path in ("/api/health", "/api/health/live", "/api/openapi.json"):
+        assert (await api.get(path, role=None)).status_code == 200, path
+
+
+async def test_user_validation_and_conflicts(api):
+    await _user(api)
+    dup = await api.post("/api/users", json={"username": "ALICE", "password": PASSWORD})
+    assert dup.status_code == 409
+    short = await api.post("/api/users", json={"username": "bob", "password": "short"})
+    assert short.status_code == 422 and short.json["errors"][0]["field"] == "password"
+    bad = await api.post("/api/users", json={"username": "bad name!", "password": PASSWORD})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "username"
+    role = await api.post("/api/users", json={"username": "bob", "password": PASSWORD,
+                                              "role": "root"})
+    assert role.status_code == 422 and role.json["errors"][0]["field"] == "role"
+
+
+async def test_users_never_expose_password_hashes(api):
+    user = await _user(api)
+    for body in ((await api.get("/api/users")).json["items"][0],
+                 (await api.get(f"/api/users/{user['id']}")).json):
+        assert set(body) == {"id", "username", "role", "active"}
+
+
+async def test_password_change_and_deactivation(api):
+    user = await _user(api)
+    changed = await api.patch(f"/api/users/{user['id']}", json={"password": "a new long password"})
+    assert changed.status_code == 200
+    assert (await _login(api, "alice", PASSWORD)).status_code == 401
+    assert (await _login(api, "alice", "a new long password")).status_code == 200
+    await api.patch(f"/api/users/{user['id']}", json={"active": False})
+    assert (await _login(api, "alice", "a new long password")).status_code == 401
+    # A token issued before deactivation no longer reads /me.
+    me = await api.get("/api/auth/me", role=None,
+                       headers={"Authorization": f"Bearer {token('editor', user['id'])}"})
+    assert me.status_code == 401
+
+
+async def test_last_admin_cannot_be_removed_or_demoted(api):
+    admin = await _user(api, "root", "admin")
+    demote = await api.patch(f"/api/users/{admin['id']}", json={"role": "viewer"})
+    assert demote.status_code == 422 and "last active admin" in demote.json["description"]
+    assert (await api.delete(f"/api/users/{admin['id']}")).status_code == 409
+    other = await _user(api, "second", "admin")
+    assert (await api.delete(f"/api/users/{admin['id']}")).status_code == 204
+    assert (await api.get(f"/api/users/{other['id']}")).json["role"] == "admin"
+
+
+async def test_user_patch_rejects_unknown_fields(api):
+    user = await _user(api)
+    result = await api.patch(f"/api/users/{user['id']}", json={"username": "mallory"})
+    assert result.status_code == 422 and result.json["errors"][0]["field"] == "username"

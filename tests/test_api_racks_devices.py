@@ -1,0 +1,202 @@
+"""Racks, device placement rules and cables."""
+
+import pytest
+
+
+async def test_rack_detail_has_devices_top_first_and_utilization(api, lab):
+    body = (await api.get(f"/api/racks/{lab['rack']['id']}")).json
+    assert [(d["name"], d["position_u"], d["top_u"]) for d in body["devices"]] == [
+        ("core", 12, 12), ("pve1", 1, 2)]
+    assert body["devices"][1]["brand"] == "Dell" and body["devices"][1]["model"] == "R740"
+    assert body["utilization"] == {
+        "used_u": 3, "free_u": 9, "used_pct": 25.0, "weight_kg": 31.1,
+        "max_weight_kg": 100.0, "weight_pct": 31.1, "power_w": 320.0, "max_power_w": 1000.0,
+        "power_pct": 32.0}
+
+
+async def test_rack_names_unique_and_filters(api, lab):
+    dup = await api.post("/api/racks", json={"name": "MAIN", "u_height": 4})
+    assert dup.status_code == 409
+    await api.create("/api/racks", {"name": "Office", "u_height": 9, "width_in": 10,
+                                    "location": "Office"})
+    found = (await api.get("/api/racks", params={"location": "office"})).json
+    assert [r["name"] for r in found["items"]] == ["Office"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "r", "u_height": 61}, "u_height"),
+    ({"name": "r", "u_height": 0}, "u_height"),
+    ({"name": "r", "u_height": 42, "width_in": 21}, "width_in"),
+    ({"name": "r", "u_height": 42, "max_weight_kg": 0}, "max_weight_kg"),
+    ({"name": "r", "u_height": 42, "ergonomic_u": 0}, "ergonomic_u"),
+    ({"name": "r"}, "u_height"),
+])
+async def test_invalid_rack_is_422(api, body, field):
+    result = await api.post("/api/racks", json=body)
+    assert result.status_code == 422
+    assert [e["field"] for e in result.json["errors"]] == [field]
+
+
+async def test_shrinking_a_rack_must_keep_its_devices(api, lab):
+    rid = lab["rack"]["id"]
+    cases = [({"u_height": 11}, "u_height", "U12"),
+             ({"max_weight_kg": 20}, "max_weight_kg", "31.1 kg"),
+             ({"max_power_w": 300}, "max_power_w", "320 W"),
+             ({"depth_mm": 500}, "depth_mm", "716 mm"),
+             ({"width_in": 10}, "width_in", "19-inch")]
+    for change, field, words in cases:
+        result = await api.patch(f"/api/racks/{rid}", json=change)
+        assert result.status_code == 422, change
+        assert field in [e["field"] for e in result.json["errors"]]
+        assert words in result.json["description"]
+    assert (await api.get(f"/api/racks/{rid}")).json["u_height"] == 12
+    ok = await api.patch(f"/api/racks/{rid}", json={"u_height": 20, "max_power_w": None})
+    assert ok.status_code == 200 and ok.json["max_power_w"] is None
+
+
+async def test_deleting_a_rack_with_devices_is_409(api, lab):
+    result = await api.delete(f"/api/racks/{lab['rack']['id']}")
+    assert result.status_code == 409 and "2 device" in result.json["description"]
+    empty = await api.create("/api/racks", {"name": "Empty", "u_height": 4})
+    assert (await api.delete(f"/api/racks/{empty['id']}")).status_code == 204
+
+
+async def _place(api, lab, name, type_key="switch", position=5, rack=None):
+    return await api.post("/api/devices", json={
+        "name": name, "device_type_id": lab[type_key]["id"],
+        "rack_id": rack or lab["rack"]["id"], "position_u": position})
+
+
+async def test_device_placement_inside_free_units(api, lab):
+    result = await _place(api, lab, "sw2", position=6)
+    assert result.status_code == 201
+    assert result.json["rack_id"] == lab["rack"]["id"] and result.json["position_u"] == 6
+
+
+@pytest.mark.parametrize(("type_key", "position", "field", "words"), [
+    ("switch", 12, "position_u", "'core' (U12)"),
+    ("server", 2, "position_u", "'pve1' (U1-U2)"),
+    ("server", 12, "position_u", "would end at U13"),
+    ("small", 5, "device_type_id", "10-inch"),
+])
+async def test_bad_placement_is_422_and_writes_nothing(api, lab, type_key, position, field,
+                                                       words):
+    result = await _place(api, lab, "bad", type_key, position)
+    assert result.status_code == 422
+    assert field in [e["field"] for e in result.json["errors"]]
+    assert words in result.json["description"]
+    devices = (await api.get("/api/devices")).json
+    assert "bad" not in [d["name"] for d in devices["items"]]
+
+
+async def test_position_zero_is_rejected_by_schema(api, lab):
+    result = await _place(api, lab, "bad", position=0)
+    assert result.status_code == 422
+    assert result.json["errors"][0]["field"] == "position_u"
+
+
+async def test_budget_overflow_reports_totals(api, lab):
+    # 28.6 * 3 + 2.5 = 88.3 kg fits 100 kg; a fourth R740 makes 116.9 kg.
+    assert (await _place(api, lab, "s2", "server", 3)).status_code == 201
+    assert (await _place(api, lab, "s3", "server", 5)).status_code == 201
+    result = await _place(api, lab, "s4", "server", 7)
+    assert result.status_code == 422
+    assert "total weight 116.9 kg exceeds the budget" in result.json["description"]
+    assert "total power 1220 W exceeds" in result.json["description"]
+    assert {e["field"] for e in result.json["errors"]} == {"rack_id"}
+
+
+async def test_too_deep_for_rack(api, lab):
+    shallow = await api.create("/api/racks", {"name": "Shallow", "u_height": 6,
+                                              "depth_mm": 450})
+    result = await _place(api, lab, "deep", "server", 1, rack=shallow["id"])
+    assert result.status_code == 422
+    assert "716 mm deep" in result.json["description"]
+
+
+async def test_rack_and_position_go_together(api, lab):
+    result = await api.post("/api/devices", json={"name": "x", "device_type_id":
+                                                  lab["switch"]["id"], "rack_id":
+                                                  lab["rack"]["id"]})
+    assert result.status_code == 422 and result.json["errors"][0]["field"] == "position_u"
+    missing = await _place(api, lab, "y", rack=999)
+    assert missing.status_code == 422 and missing.json["errors"][0]["field"] == "rack_id"
+
+
+async def test_unplaced_devices_and_moves(api, lab):
+    spare = await api.create("/api/devices", {"name": "spare", "device_type_id":
+                                              lab["server"]["id"]})
+    assert spare["rack_id"] is None and spare["position_u"] is None
+    unplaced = (await api.get("/api/devices", params={"placed": "false"})).json
+    assert [d["name"] for d in unplaced["items"]] == ["spare"]
+    moved = await api.patch(f"/api/devices/{spare['id']}",
+                            json={"rack_id": lab["rack"]["id"], "position_u": 3})
+    assert moved.status_code == 200 and moved.json["position_u"] == 3
+    clash = await api.patch(f"/api/devices/{spare['id']}", json={"position_u": 2})
+    assert clash.status_code == 422
+    # Moving a device over its own old units is fine: it does not overlap itself.
+    shift = await api.patch(f"/api/devices/{spare['id']}", json={"position_u": 4})
+    assert shift.status_code == 200
+    out = await api.patch(f"/api/devices/{spare['id']}",
+                          json={"rack_id": None, "position_u": None})
+    assert out.status_code == 200 and out.json["rack_id"] is None
+    in_rack = (await api.get("/api/devices", params={"rack_id": lab["rack"]["id"]})).json
+    assert sorted(d["name"] for d in in_rack["items"]) == ["core", "pve1"]
+
+
+async def test_device_names_unique(api, lab):
+    result = await api.post("/api/devices", json={"name": "CORE", "device_type_id":
+                                                  lab["switch"]["id"]})
+    assert result.status_code == 409
+
+
+async def test_device_fields(api, lab):
+    result = await api.patch(f"/api/devices/{lab['sw']['id']}", json={
+        "locked": True, "access_frequency": "daily", "notes": "uplink to ISP"})
+    assert result.status_code == 200
+    assert result.json["locked"] is True and result.json["access_frequency"] == "daily"
+    bad = await api.patch(f"/api/devices/{lab['sw']['id']}", json={"access_frequency": "hourly"})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "access_frequency"
+    null = await api.patch(f"/api/devices/{lab['sw']['id']}", json={"name": None})
+    assert null.status_code == 422 and null.json["errors"][0]["field"] == "name"
+
+
+async def test_connections_crud_and_filters(api, lab):
+    cable = lab["cable"]
+    assert cable["device_a"] == "core" and cable["device_b"] == "pve1" and cable["count"] == 2
+    spare = await api.create("/api/devices", {"name": "spare", "device_type_id":
+                                              lab["switch"]["id"]})
+    await api.create("/api/connections", {"device_a_id": spare["id"], "device_b_id":
+                                          lab["sw"]["id"], "cable_type": "dac"})
+    by_rack = (await api.get("/api/connections", params={"rack_id": lab["rack"]["id"]})).json
+    assert by_rack["total"] == 2
+    by_type = (await api.get("/api/connections", params={"cable_type": "dac"})).json
+    assert [c["device_a"] for c in by_type["items"]] == ["spare"]
+    by_device = (await api.get("/api/connections", params={"device_id": lab["srv"]["id"]}))
+    assert by_device.json["total"] == 1
+    patched = await api.patch(f"/api/connections/{cable['id']}", json={"count": 4,
+                                                                       "label": "bond"})
+    assert patched.status_code == 200 and patched.json["count"] == 4
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"device_b_id": "same"}, "device_b_id"),
+    ({"device_b_id": 999}, "device_b_id"),
+    ({"count": 0}, "count"),
+    ({"cable_type": "string"}, "cable_type"),
+])
+async def test_invalid_connection_is_422(api, lab, change, field):
+    body = {"device_a_id": lab["sw"]["id"], "device_b_id": lab["srv"]["id"],
+            "cable_type": "cat6", **change}
+    if body["device_b_id"] == "same":
+        body["device_b_id"] = lab["sw"]["id"]
+    result = await api.post("/api/connections", json=body)
+    assert result.status_code == 422
+    assert [e["field"] for e in result.json["errors"]] == [field]
+    assert (await api.get("/api/connections")).json["total"] == 1
+
+
+async def test_deleting_a_device_removes_its_cables(api, lab):
+    assert (await api.delete(f"/api/devices/{lab['srv']['id']}")).status_code == 204
+    assert (await api.get("/api/connections")).json["total"] == 0
+    assert (await api.get(f"/api/devices/{lab['sw']['id']}")).status_code == 200

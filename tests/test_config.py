@@ -1,0 +1,56 @@
+"""Configuration from the environment: invalid values name their variable."""
+
+import pytest
+
+from homerack.config import ConfigError, load_config
+
+SECRET = "s" * 40
+
+
+def test_defaults_give_a_working_sqlite_setup(tmp_path):
+    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path)})
+    assert config.database_url == f"sqlite:///{tmp_path.resolve()}/homerack.sqlite3"
+    assert config.upload_dir == tmp_path / "uploads"
+    # A random secret is generated once, kept private, and reused.
+    secret_file = tmp_path / "jwt_secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert len(config.jwt_secret) >= 32
+    assert load_config({"HOMERACK_DATA_DIR": str(tmp_path)}).jwt_secret == config.jwt_secret
+
+
+def test_postgres_requires_a_secret():
+    with pytest.raises(ConfigError) as err:
+        load_config({"HOMERACK_DATABASE_URL": "postgresql://h/db"})
+    assert err.value.variable == "HOMERACK_JWT_SECRET"
+
+
+def test_secret_key_serves_when_no_jwt_secret():
+    config = load_config({"HOMERACK_DATABASE_URL": "postgresql://h/db",
+                          "HOMERACK_SECRET_KEY": SECRET})
+    assert config.jwt_secret == SECRET
+
+
+@pytest.mark.parametrize(("variable", "value", "words"), [
+    ("HOMERACK_DATABASE_URL", "mysql://x/y", "scheme"),
+    ("HOMERACK_DATABASE_URL", "sqlite://relative", "sqlite:///"),
+    ("HOMERACK_JWT_SECRET", "short", "at least 32"),
+    ("HOMERACK_DB_POOL_SIZE", "many", "integer"),
+    ("HOMERACK_DB_POOL_SIZE", "0", "between"),
+    ("HOMERACK_JWT_TTL_SECONDS", "5", "between"),
+    ("HOMERACK_MAX_LOGO_BYTES", "1e6", "integer"),
+    ("HOMERACK_CORS_ORIGINS", "example.com", "origin"),
+    ("HOMERACK_CORS_ORIGINS", "https://ok.example,ftp://x", "origin"),
+    ("HOMERACK_REDIS_URL", "localhost:6379", "redis://"),
+])
+def test_invalid_values_name_the_variable(tmp_path, variable, value, words):
+    env = {"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET, variable: value}
+    with pytest.raises(ConfigError) as err:
+        load_config(env)
+    assert err.value.variable == variable
+    assert words in str(err.value)
+
+
+def test_cors_origins_are_parsed(tmp_path):
+    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path),
+                          "HOMERACK_CORS_ORIGINS": "https://a.example, http://b.lan:8080/"})
+    assert config.cors_origins == ("https://a.example", "http://b.lan:8080")
