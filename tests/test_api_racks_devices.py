@@ -200,3 +200,18 @@ async def test_deleting_a_device_removes_its_cables(api, lab):
     assert (await api.delete(f"/api/devices/{lab['srv']['id']}")).status_code == 204
     assert (await api.get("/api/connections")).json["total"] == 0
     assert (await api.get(f"/api/devices/{lab['sw']['id']}")).status_code == 200
+
+
+async def test_concurrent_placements_cannot_both_take_a_unit(api, lab):
+    import asyncio
+
+    results = await asyncio.gather(*(
+        api.post("/api/devices", json={"name": f"racer{i}", "device_type_id":
+                                       lab["switch"]["id"], "rack_id": lab["rack"]["id"],
+                                       "position_u": 6}) for i in range(4)))
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 1, [r.text for r in results]
+    assert all(c in (409, 422) for c in codes if c != 201)
+    at_six = [d for d in (await api.get(f"/api/racks/{lab['rack']['id']}")).json["devices"]
+              if d["position_u"] == 6]
+    assert len(at_six) == 1

@@ -10,6 +10,7 @@ import sys
 from . import __version__
 from .config import ConfigError, load_config
 from .domain.errors import DomainError
+from .storage.database import SchemaError
 
 
 def _db(config):
@@ -45,10 +46,13 @@ def cmd_db_upgrade(args, config) -> int:
 def cmd_db_status(args, config) -> int:
     from pony.orm import Database
 
-    from .storage.database import bind_arguments, pending_migrations
+    from .storage.database import SchemaError, bind_arguments, pending_migrations
 
     db = Database()
-    db.bind(**bind_arguments(config.database_url))
+    try:
+        db.bind(**bind_arguments(config.database_url))
+    except Exception as exc:
+        raise SchemaError(f"cannot open the database: {exc}") from exc
     pending = pending_migrations(db)
     print(f"pending migrations: {', '.join(pending)}" if pending else "up to date")
     return 1 if pending else 0
@@ -94,9 +98,7 @@ def cmd_catalog_load(args, config) -> int:
 
 
 def cmd_demo(args, config) -> int:
-    from .storage import call, seed
-
-    from .storage import users
+    from .storage import call, seed, users
 
     db = _db(config)
     call(seed.load_catalog, db)
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"homerack: configuration error: {exc}", file=sys.stderr)
         return 2
-    except DomainError as exc:
+    except (DomainError, SchemaError) as exc:
         print(f"homerack: {exc}", file=sys.stderr)
         return 1
 

@@ -8,7 +8,7 @@ from ..domain.errors import NotFound
 from ..domain.schemas import BrandIn
 from ..storage import catalog
 from ..uploads import sanitize_image
-from .common import Crud, Filter, crud_routes
+from .common import Crud, CrudResource, Filter
 
 CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
             catalog.get_brand, catalog.update_brand, catalog.delete_brand,
@@ -53,6 +53,21 @@ class LogoResource:
         return brand
 
 
+class BrandResource(CrudResource):
+    """Deleting a brand also removes its logo file when no other brand shares it."""
+
+    def __init__(self, rt, store):
+        super().__init__(rt, CRUD)
+        self.store = store
+
+    async def on_delete_item(self, req, resp, id: int) -> None:
+        unused = await self.rt.run(catalog.delete_brand, id)
+        if unused:
+            await self.rt.offload(self.store.delete, unused)
+        resp.status = falcon.HTTP_204
+
+
 def routes(rt, store) -> list[tuple]:
-    return [*crud_routes(rt, "/api/brands", CRUD),
+    brands = BrandResource(rt, store)
+    return [("/api/brands", brands, None), ("/api/brands/{id:int}", brands, "item"),
             ("/api/brands/{id:int}/logo", LogoResource(rt, store), None)]

@@ -158,6 +158,7 @@ class InventoryDoc(Strict):
     format: Literal["homerack-inventory"]
     version: Literal[1]
     exported_at: str | None = None
+    homerack_version: str | None = None
     brands: list[BrandDoc] = []
     device_types: list[DeviceTypeDoc] = []
     racks: list[RackIn] = []

@@ -22,20 +22,28 @@ def load_catalog(db) -> dict:
     counts = {"brands": 0, "device_types": 0, "skipped": 0}
     for entry in _data("catalog.json")["brands"]:
         data = parse(BrandIn, {"name": entry["name"], "website": entry["website"]})
-        key = data.name.lower()
-        brand = db.Brand.select(lambda b: b.name.lower() == key).first()
+        brand = _brand_named(db, data.name)
         if brand is None:
             brand = db.Brand(**data.model_dump())
             counts["brands"] += 1
         for item in entry["device_types"]:
             t = parse(DeviceTypeFields, item)
-            model = t.model.lower()
-            if db.DeviceType.exists(lambda x: x.brand == brand and x.model.lower() == model):
+            if _has_model(db, brand, t.model):
                 counts["skipped"] += 1
                 continue
             db.DeviceType(brand=brand, **t.model_dump())
             counts["device_types"] += 1
     return counts
+
+
+def _brand_named(db, name: str):
+    key = name.lower()
+    return db.Brand.select(lambda b: b.name.lower() == key).first()
+
+
+def _has_model(db, brand, model: str) -> bool:
+    key = model.lower()
+    return db.DeviceType.exists(lambda t: t.brand == brand and t.model.lower() == key)
 
 
 def load_demo(db) -> dict:
