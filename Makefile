@@ -27,7 +27,7 @@ test: venv services lint
 	$(BIN)/pytest
 
 lint: venv
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check .
 
 services:
 	bash scripts/test-services.sh
