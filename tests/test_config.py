@@ -54,3 +54,12 @@ def test_cors_origins_are_parsed(tmp_path):
     config = load_config({"HOMERACK_DATA_DIR": str(tmp_path),
                           "HOMERACK_CORS_ORIGINS": "https://a.example, http://b.lan:8080/"})
     assert config.cors_origins == ("https://a.example", "http://b.lan:8080")
+
+
+def test_relative_sqlite_paths_resolve_against_the_working_directory(tmp_path, monkeypatch):
+    from homerack.storage.database import bind_arguments
+
+    monkeypatch.chdir(tmp_path)
+    assert bind_arguments("sqlite:///var/db.sqlite3")["filename"] == str(
+        tmp_path.resolve() / "var" / "db.sqlite3")
+    assert bind_arguments("sqlite:////srv/db.sqlite3")["filename"] == "/srv/db.sqlite3"

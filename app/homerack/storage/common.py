@@ -56,9 +56,8 @@ def placed(device) -> Placed:
 def rack_devices(db, rack) -> list:
     """The devices placed in ``rack``, with their types and brands, in one query."""
     Device, DeviceType = db.Device, db.DeviceType
-    return list(Device.select(lambda d: d.rack == rack)
-                .prefetch(Device.device_type, DeviceType.brand)
-                .order_by(lambda d: (d.position_u, d.id)))
+    return Device.select(lambda d: d.rack == rack).order_by(
+        lambda d: (d.position_u, d.id)).prefetch(Device.device_type, DeviceType.brand)[:]
 
 
 def check_rack(db, rack, fields: Mapping[str, str]) -> None:

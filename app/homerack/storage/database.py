@@ -91,7 +91,9 @@ def bind_arguments(url: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:]  # sqlite:///rel -> "rel", sqlite:////abs -> "/abs"
-        return {"provider": "sqlite", "filename": path, "create_db": True}
+        # Pony resolves a relative filename against the calling module's directory;
+        # resolve it against the working directory, as yoyo and users expect.
+        return {"provider": "sqlite", "filename": str(Path(path).resolve()), "create_db": True}
     return {"provider": "postgres", "dsn": url}
 
 
