@@ -86,18 +86,13 @@ def layout_problems(rack: RackInfo, devices: Iterable[Placed]) -> list[LayoutPro
             problems.append(LayoutProblem(
                 "overlap", other.id,
                 f"devices '{d.name}' ({d.span}) and '{other.name}' ({other.span}) overlap"))
-    weight = sum(d.weight_kg for d in devices)
-    if rack.max_weight_kg is not None and weight > rack.max_weight_kg + 1e-9:
-        problems.append(LayoutProblem(
-            "weight", None,
-            f"total weight {_fmt(round(weight, 2))} kg exceeds the budget of rack '{rack.name}' "
-            f"({_fmt(rack.max_weight_kg)} kg)"))
-    power = sum(d.power_w for d in devices)
-    if rack.max_power_w is not None and power > rack.max_power_w + 1e-9:
-        problems.append(LayoutProblem(
-            "power", None,
-            f"total power {_fmt(round(power, 1))} W exceeds the budget of rack '{rack.name}' "
-            f"({_fmt(rack.max_power_w)} W)"))
+    budgets = (("weight", "kg", sum(d.weight_kg for d in devices), rack.max_weight_kg),
+               ("power", "W", sum(d.power_w for d in devices), rack.max_power_w))
+    for kind, unit, total, limit in budgets:
+        if limit is not None and total > limit + 1e-9:
+            problems.append(LayoutProblem(
+                kind, None, f"total {kind} {_fmt(round(total, 2))} {unit} exceeds the budget "
+                            f"of rack '{rack.name}' ({_fmt(limit)} {unit})"))
     return problems
 
 
