@@ -32,6 +32,7 @@ Algorithm (see docs/optimizer.md for the measurements behind the choice):
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import time
@@ -59,7 +60,9 @@ _EPS = 1e-12
 # this many per millisecond of time limit (about 1-2 us per transition in CPython).
 _DP_TRANSITIONS_PER_MS = 150
 # Deterministic work budget of the heuristic: move evaluations per millisecond of limit.
-_WORK_PER_MS = 60
+_WORK_PER_MS = 200
+# Iterated local search stops after this many (+ n/2) perturbations without improvement.
+_STALE_ROUNDS = 12
 
 
 # --------------------------------------------------------------------------- inputs
@@ -605,6 +608,16 @@ class _Search:
         self.rank = [0] * m.n
         for r, i in enumerate(self.order):
             self.rank[i] = r
+        self.cen_sorted = [cen[i] for i in self.order]
+        pref = [0.0]
+        for i in self.order:
+            pref.append(pref[-1] + m.p[i])
+        self.pref_p = pref
+        run = [0] * (m.H + 2)
+        for u in range(m.H, 0, -1):
+            run[u] = run[u + 1] + 1 if occ[u] == -1 else 0
+        self.free_run = run
+        self.free_starts = [u for u in range(1, m.H + 1) if run[u]]
 
     def apply(self, changes: dict[int, int], delta: float) -> None:
         for x, u in changes.items():
@@ -650,10 +663,11 @@ class _Search:
 
     # -- neighbourhoods ------------------------------------------------------------------
     def insertions(self, reach: int) -> bool:
-        """Move one item (device or empty unit) up to `reach` places within its segment."""
-        m = self.m
-        p = m.p
-        kt = m.kt
+        """Move one item (device or empty unit) up to `reach` places within its segment.
+
+        The deltas of all targets of one item are accumulated step by step: passing one
+        more item only costs the links of that item and of the moving one.
+        """
         improved = False
         items = [(s, i) for s, seq in enumerate(self.seqs) for i in range(len(seq))]
         self.rng.shuffle(items)
@@ -663,44 +677,94 @@ class _Search:
             seq = self.seqs[s]
             if i0 >= len(seq):
                 continue
-            starts = self.starts[s]
-            x = seq[i0]
-            hx = m.h[x] if x >= 0 else 1
             best = -_EPS
             best_ch: dict[int, int] | None = None
-            for j in range(max(0, i0 - reach), min(len(seq), i0 + reach + 1)):
-                if j == i0:
-                    continue
-                ch: dict[int, int] = {}
-                dth = 0.0
-                if j > i0:
-                    shifted = seq[i0 + 1:j + 1]
-                    yj = seq[j]
-                    newx = starts[j] + (m.h[yj] if yj >= 0 else 1) - hx
-                    for y in shifted:
-                        if y >= 0:
-                            ch[y] = self.pos[y] - hx
-                            if x >= 0:
-                                dth += p[y] - p[x]
-                else:
-                    shifted = seq[j:i0]
-                    newx = starts[j]
-                    for y in shifted:
-                        if y >= 0:
-                            ch[y] = self.pos[y] + hx
-                            if x >= 0:
-                                dth += p[x] - p[y]
-                if x >= 0:
-                    ch[x] = newx
-                elif not ch:
-                    continue
-                d = self._delta(ch) + kt * dth
-                if d < best:
+            for step in (1, -1):
+                d, ch = self._scan_insert(s, i0, step, reach)
+                if ch is not None and d < best:
                     best, best_ch = d, ch
             if best_ch is not None:
                 self.apply(best_ch, best)
                 improved = True
         return improved
+
+    def _scan_insert(self, s: int, i0: int, step: int, reach: int
+                     ) -> tuple[float, dict[int, int] | None]:
+        """Best move of item i0 of segment s upwards (step 1) or downwards (step -1)."""
+        m = self.m
+        seq = self.seqs[s]
+        starts = self.starts[s]
+        pos = self.pos
+        cen = self.cen
+        h = m.h
+        hh = m.hh
+        ft = m.ftab
+        adj = m.adj
+        p = m.p
+        x = seq[i0]
+        hx = h[x] if x >= 0 else 1
+        shift = -hx * step  # passed items move the other way
+        shifted: set[int] = set()
+        acc = 0.0  # f and cable deltas of the passed devices (links to x excluded)
+        dth = 0.0
+        best = math.inf
+        best_j = -1
+        newx = starts[i0]  # lowest unit of x after the move
+        j_end = min(len(seq), i0 + reach + 1) if step > 0 else max(-1, i0 - reach - 1)
+        kc = m.kc
+        for j in range(i0 + step, j_end, step):
+            y = seq[j]
+            hy = h[y] if y >= 0 else 1
+            newx += hy * step
+            if y >= 0:
+                cy = cen[y]
+                acc += ft[y][pos[y] + shift] - ft[y][pos[y]]
+                dc = 0.0
+                for z, c in adj[y]:
+                    if z == x:
+                        continue
+                    cz = cen[z]
+                    if z in shifted:
+                        dc -= c * (abs(cz + shift - cy) - abs(cz - cy))
+                    else:
+                        dc += c * (abs(cy + shift - cz) - abs(cy - cz))
+                acc += kc * dc
+                shifted.add(y)
+                if x >= 0:
+                    dth += (p[y] - p[x]) * step
+            elif x < 0:
+                continue
+            if x >= 0:
+                ux = newx
+                cxn = ux + hh[x]
+                cxo = cen[x]
+                dx = 0.0
+                for z, c in adj[x]:
+                    cz = cen[z]
+                    cz2 = cz + shift if z in shifted else cz
+                    dx += c * (abs(cxn - cz2) - abs(cxo - cz))
+                d = acc + ft[x][ux] - ft[x][pos[x]] + kc * dx + m.kt * dth
+            else:
+                if not shifted:
+                    continue
+                d = acc
+            self.work += 1
+            if d < best:
+                best, best_j = d, j
+        if best_j < 0:
+            return math.inf, None
+        ch: dict[int, int] = {}
+        lo, hi = (i0 + 1, best_j + 1) if step > 0 else (best_j, i0)
+        for y in seq[lo:hi]:
+            if y >= 0:
+                ch[y] = pos[y] + shift
+        if x >= 0:
+            if step > 0:
+                yj = seq[best_j]
+                ch[x] = starts[best_j] + (h[yj] if yj >= 0 else 1) - hx
+            else:
+                ch[x] = starts[best_j]
+        return best, ch
 
     def swaps(self) -> bool:
         """Exchange two devices of equal height anywhere in the rack."""
@@ -721,9 +785,10 @@ class _Search:
         return improved
 
     def relocations(self) -> bool:
-        """Move a device into any free run of units (possibly in another segment)."""
+        """Move a device into a free run of units elsewhere (possibly another segment)."""
         m = self.m
         p = m.p
+        kt = m.kt
         improved = False
         movable = list(self.movable)
         self.rng.shuffle(movable)
@@ -731,35 +796,30 @@ class _Search:
             if self.out_of_effort():
                 break
             hx = m.h[x]
-            occ = self.occ
+            px = p[x]
+            run = self.free_run
+            csort = self.cen_sorted
+            pref = self.pref_p
+            rx = self.rank[x]
+            cx = self.cen[x]
             best = -_EPS
             best_ch: dict[int, int] | None = None
-            ox = self.pos[x]
-            for lo, hi in self.segs:
-                for u in range(lo, hi - hx + 2):
-                    if u == ox:
-                        continue
-                    if any(occ[v] != -1 and occ[v] != x for v in range(u, u + hx)):
-                        continue
-                    ch = {x: u}
-                    d = self._delta(ch)
-                    # thermal: devices whose centre lies between old and new centre
-                    cn = u + m.hh[x]
-                    r = self.rank[x]
-                    dth = 0.0
-                    if cn > self.cen[x]:
-                        r += 1
-                        while r < m.n and self.cen[self.order[r]] < cn:
-                            dth += p[self.order[r]] - p[x]
-                            r += 1
-                    else:
-                        r -= 1
-                        while r >= 0 and self.cen[self.order[r]] > cn:
-                            dth += p[x] - p[self.order[r]]
-                            r -= 1
-                    d += m.kt * dth
-                    if d < best:
-                        best, best_ch = d, ch
+            for u in self.free_starts:
+                if run[u] < hx:
+                    continue
+                ch = {x: u}
+                d = self._delta(ch)
+                # thermal: x passes the devices whose centre lies between old and new
+                cn = u + m.hh[x]
+                if cn > cx:
+                    r_hi = bisect.bisect_left(csort, cn)
+                    dth = pref[r_hi] - pref[rx + 1] - px * (r_hi - rx - 1)
+                else:
+                    r_lo = bisect.bisect_right(csort, cn)
+                    dth = px * (rx - r_lo) - (pref[rx] - pref[r_lo])
+                d += kt * dth
+                if d < best:
+                    best, best_ch = d, ch
             if best_ch is not None:
                 self.apply(best_ch, best)
                 improved = True
@@ -827,21 +887,43 @@ class _Search:
         self.cost = self.m.cost(self.pos)  # drop accumulated rounding
 
     def perturb(self, strength: int) -> None:
+        """Shuffle a few short runs of items; with several segments, also move a device
+        into another segment (at a random place, taking empty units from there)."""
         rng = self.rng
-        segs = [s for s, seq in enumerate(self.seqs) if sum(1 for x in seq if x >= 0) >= 1
-                and len(seq) >= 2]
-        if not segs:
-            return
         for _ in range(strength):
-            s = rng.choice(segs)
-            seq = self.seqs[s]
+            if len(self.seqs) > 1 and rng.random() < 0.5 and self._hop():
+                continue
+            segs = [s for s, seq in enumerate(self.seqs) if len(seq) >= 2]
+            if not segs:
+                break
+            seq = self.seqs[rng.choice(segs)]
             k = min(len(seq), rng.randint(3, 6))
             i = rng.randint(0, len(seq) - k)
             part = seq[i:i + k]
             rng.shuffle(part)
             seq[i:i + k] = part
-        pos = self.pos_from_seqs()
-        self.load(pos)
+        self.load(self.pos_from_seqs())
+
+    def _hop(self) -> bool:
+        rng = self.rng
+        h = self.m.h
+        src = [s for s, seq in enumerate(self.seqs) if any(x >= 0 for x in seq)]
+        if not src:
+            return False
+        a = rng.choice(src)
+        x = rng.choice([x for x in self.seqs[a] if x >= 0])
+        dst = [s for s, seq in enumerate(self.seqs) if s != a and seq.count(-1) >= h[x]]
+        if not dst:
+            return False
+        b = rng.choice(dst)
+        seq_a, seq_b = self.seqs[a], self.seqs[b]
+        i = seq_a.index(x)
+        seq_a[i:i + 1] = [-1] * h[x]
+        for _ in range(h[x]):
+            blanks = [k for k, y in enumerate(seq_b) if y < 0]
+            del seq_b[rng.choice(blanks)]
+        seq_b.insert(rng.randint(0, len(seq_b)), x)
+        return True
 
 
 # ---------------------------------------------------------------- constructions
@@ -1109,7 +1191,9 @@ def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link
         base = [0] * m.n
         for i, u in locked_pos.items():
             base[i] = u
-        sol = _dp(m, 1, m.H, list(range(m.n)), locked_pos, base, deadline)
+        # the DP gets half of the time; if it overruns, the heuristic still has the rest
+        dp_deadline = t0 + max(time_limit_ms, 1) / 2000
+        sol = _dp(m, 1, m.H, list(range(m.n)), locked_pos, base, dp_deadline)
         if sol is not None:
             best = [sol[i] for i in range(m.n)]
             optimal = True
@@ -1143,6 +1227,8 @@ def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link
 def _heuristic(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
                movable: list[int], incumbent: list[int] | None, seed: int, deadline: float,
                budget: int) -> list[int]:
+    if not movable:
+        return [locked.get(i, 0) for i in range(m.n)]
     # A seeded PRNG drives the search, it is not used for anything security related.
     rng = random.Random(seed)  # noqa: S311
     packing = None
@@ -1176,7 +1262,7 @@ def _heuristic(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int
     if best is None:  # pragma: no cover - every start is a complete layout
         raise RuntimeError("no start layout")
     stale = 0
-    max_stale = 12 + len(movable) // 2
+    max_stale = _STALE_ROUNDS + len(movable) // 2
     while not search.out_of_effort() and stale < max_stale:
         search.load(best)
         search.perturb(1 + stale % 3)

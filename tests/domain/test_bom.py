@@ -1,0 +1,115 @@
+"""Tests of the cable bill of materials."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from homerack.domain.bom import (
+    CABLE_TYPES,
+    STOCK_LENGTHS_M,
+    BomConnection,
+    BomDevice,
+    cable_bom,
+    horizontal_allowance_mm,
+)
+
+DEVICES = [
+    BomDevice(1, "srv", u_height=2, position_u=1),
+    BomDevice(2, "ups", u_height=2, position_u=3),
+    BomDevice(3, "sw", u_height=1, position_u=10),
+    BomDevice(4, "new-nas", u_height=2, position_u=None),
+]
+
+
+def test_hand_checked_rack():
+    conns = [
+        # sw (centre 10) - srv (centre 1.5): 8.5 U * 44.45 = 377.825 mm vertical,
+        # + 2 * 300 mm (19" rack) = 977.825 mm, * 1.2 = 1173.39 mm -> 1.5 m cat6
+        BomConnection(10, 3, 1, "cat6", count=2),
+        # srv (1.5) - ups (3.5): 2 U = 88.9 mm + 600 = 688.9 mm, * 1.2 = 826.68 mm -> 1 m
+        BomConnection(11, 1, 2, "power"),
+        # sw - srv again over DAC: 1173.39 mm -> 1.5 m
+        BomConnection(12, 1, 3, "dac"),
+        BomConnection(13, 3, 99, "fiber_os2", b_name="isp-modem"),  # leaves the rack
+        BomConnection(14, 3, 4, "cat6a"),                            # unplaced end
+    ]
+    bom = cable_bom(DEVICES, conns, width_in=19)
+    by_id = {line.connection_id: line for line in bom.lines}
+    assert set(by_id) == {10, 11, 12}
+    assert by_id[10].length_mm == pytest.approx(1173.4, abs=0.05)
+    assert by_id[10].stock_length_m == 1.5
+    assert (by_id[10].a_name, by_id[10].b_name, by_id[10].count) == ("sw", "srv", 2)
+    assert by_id[11].length_mm == pytest.approx(826.7, abs=0.05)
+    assert by_id[11].stock_length_m == 1.0
+    assert by_id[12].stock_length_m == 1.5
+    assert not any(line.custom for line in bom.lines)
+    totals = {(t.cable_type, t.stock_length_m): t.count for t in bom.totals}
+    assert totals == {("cat6", 1.5): 2, ("power", 1.0): 1, ("dac", 1.5): 1}
+    excluded = {e.connection_id: e for e in bom.excluded}
+    assert set(excluded) == {13, 14}
+    assert "leaves the rack" in excluded[13].reason and "isp-modem" in excluded[13].reason
+    assert "unplaced" in excluded[14].reason and "new-nas" in excluded[14].reason
+    json.dumps(bom.to_dict())  # plain data
+
+
+def test_width_changes_the_allowance():
+    # 10" rack, adjacent 1U devices: 44.45 + 2 * 150 = 344.45 mm, * 1.2 = 413.34 -> 0.5 m
+    devs = [BomDevice(1, "a", 1, 1), BomDevice(2, "b", 1, 2)]
+    bom = cable_bom(devs, [BomConnection(1, 1, 2, "cat6")], width_in=10)
+    assert bom.lines[0].length_mm == pytest.approx(413.3, abs=0.05)
+    assert bom.lines[0].stock_length_m == 0.5
+    assert horizontal_allowance_mm(19) == 300
+    assert horizontal_allowance_mm(23) == 350
+    assert horizontal_allowance_mm(21) == 350  # next larger standard width
+
+
+def test_too_long_run_is_a_custom_length():
+    # U1 - U48 in a 48U 19" rack: 47 * 44.45 = 2089.15 + 600 = 2689.15, * 1.2 = 3226.98 mm
+    devs = [BomDevice(1, "top", 1, 48), BomDevice(2, "bottom", 1, 1)]
+    bom = cable_bom(devs, [BomConnection(5, 1, 2, "usb", count=3)])
+    line = bom.lines[0]
+    assert line.custom and line.stock_length_m is None
+    assert "custom length: 3.23 m" in line.note and "3 m" in line.note
+    assert bom.totals[0].stock_length_m is None and bom.totals[0].count == 3
+    assert bom.totals[0].total_length_m == pytest.approx(3 * 3.22698, abs=1e-3)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="unknown cable type"):
+        BomConnection(1, 1, 2, "hdmi")
+    with pytest.raises(ValueError, match="count"):
+        BomConnection(1, 1, 2, "cat6", count=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 48), st.data())
+def test_every_connection_is_listed_once_and_rounded_up(H, data):
+    n = data.draw(st.integers(1, 8))
+    devs = []
+    for i in range(n):
+        h = data.draw(st.integers(1, min(4, H)))
+        pos = data.draw(st.one_of(st.none(), st.integers(1, H - h + 1)))
+        devs.append(BomDevice(i, f"d{i}", h, pos))
+    conns = [BomConnection(k, data.draw(st.integers(0, n + 1)), data.draw(st.integers(0, n)),
+                           data.draw(st.sampled_from(CABLE_TYPES)),
+                           data.draw(st.integers(1, 3)))
+             for k in range(data.draw(st.integers(0, 10)))]
+    width = data.draw(st.sampled_from([10, 19, 23]))
+    bom = cable_bom(devs, conns, width)
+    ids = [line.connection_id for line in bom.lines] + [e.connection_id for e in bom.excluded]
+    assert sorted(ids) == [c.id for c in conns]
+    for line in bom.lines:
+        stock = STOCK_LENGTHS_M[line.cable_type]
+        assert line.length_mm >= 2 * horizontal_allowance_mm(width) * 1.2 - 0.1
+        if line.stock_length_m is None:
+            assert line.length_mm > max(stock) * 1000
+        else:
+            assert line.stock_length_m * 1000 >= line.length_mm - 0.05
+            shorter = [s for s in stock if s < line.stock_length_m]
+            assert all(s * 1000 < line.length_mm + 0.05 for s in shorter)
+    assert sum(t.count for t in bom.totals) == sum(line.count for line in bom.lines)
+    json.dumps(bom.to_dict())
