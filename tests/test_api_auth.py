@@ -111,7 +111,7 @@ async def test_only_admins_manage_users_and_import(api):
 
 
 async def test_public_routes_need_no_token(api):
-    for path in ("/api/health", "/api/health/live", "/api/openapi.json"):
+    for path in ("/api/health", "/api/health/live", "/api/health/ready", "/api/openapi.json"):
         assert (await api.get(path, role=None)).status_code == 200, path
 
 

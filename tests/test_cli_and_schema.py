@@ -145,3 +145,19 @@ def test_worker_refuses_a_schema_missing_a_column(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE rack DROP COLUMN notes")
     assert "does not match this release" in _startup_error(tmp_path, url)
+
+
+async def test_ready_reports_a_schema_that_went_stale(tmp_path):
+    url, path = _migrated_sqlite(tmp_path)
+    config = Config(database_url=url, jwt_secret=JWT_SECRET, upload_dir=tmp_path / "u")
+    async with falcon.testing.ASGIConductor(create_app(config)) as client:
+        ready = await client.simulate_get("/api/health/ready")
+        assert ready.status_code == 200
+        assert ready.json == {"status": "ready", "checks": {"database": "ok"}}
+        # Someone restores an older dump under the running worker: not ready any more.
+        with sqlite3.connect(path) as con:
+            con.execute("DELETE FROM _yoyo_migration")
+        stale = await client.simulate_get("/api/health/ready")
+        assert stale.status_code == 503
+        assert stale.json["checks"]["database"].startswith("schema out of date")
+        assert (await client.simulate_get("/api/health/live")).status_code == 200

@@ -8,7 +8,18 @@ import orjson
 
 from ..config import Config, load_config
 from ..uploads import LocalLogoStore, LogoStore
-from . import auth, brands, device_types, devices, errors, health, racks, transfer, users
+from . import (
+    auth,
+    brands,
+    device_types,
+    devices,
+    errors,
+    health,
+    layout,
+    racks,
+    transfer,
+    users,
+)
 from .openapi import OpenApiResource, build
 from .runtime import Runtime
 
@@ -43,6 +54,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
         *brands.routes(rt, logo_store or LocalLogoStore(config.upload_dir)),
         *device_types.routes(rt),
         *racks.routes(rt),
+        *layout.routes(rt),
         *devices.routes(rt),
         *users.routes(rt),
         *transfer.routes(rt),

@@ -77,6 +77,8 @@ class _Builder:
         for code, description in responses.items():
             body = ({"content": _json({"$ref": "#/components/schemas/Page"})}
                     if spec.get("list") and code == "200" else
+                    {"content": {spec["content_type"]: {"schema": {"type": "string"}}}}
+                    if "content_type" in spec and code == "200" else
                     {} if code == "204" or int(code) >= 400 else
                     {"content": _json({"type": "object"})})
             op["responses"][code] = {"description": description, **body}

@@ -28,6 +28,9 @@ class Runtime:
         self.config = config
         self.db = None
         self.executor: ThreadPoolExecutor | None = None
+        # CPU-bound work (the optimizer) gets its own thread so a long run never takes a
+        # DB slot; one per worker, since the GIL would only interleave two runs anyway.
+        self.compute_executor: ThreadPoolExecutor | None = None
         self._threads = 0
         self._lock = threading.Lock()
 
@@ -39,12 +42,17 @@ class Runtime:
         self.executor = ThreadPoolExecutor(max_workers=self.config.db_pool_size,
                                            thread_name_prefix="homerack-db",
                                            initializer=self._count_thread)
+        self.compute_executor = ThreadPoolExecutor(max_workers=1,
+                                                   thread_name_prefix="homerack-compute")
         loop = asyncio.get_running_loop()
         self.db = await loop.run_in_executor(self.executor, open_database,
                                              self.config.database_url)
         log.info("database ready (%s)", self.db.provider_name)
 
     async def process_shutdown(self, scope, event) -> None:
+        if self.compute_executor is not None:
+            self.compute_executor.shutdown(wait=True)
+            self.compute_executor = None
         if self.executor is None:
             return
         if self.db is not None:
@@ -70,3 +78,8 @@ class Runtime:
     async def offload(self, fn, *args):
         """Run blocking non-DB work (image decoding, file I/O) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def compute(self, fn, *args, **kwargs):
+        """Run CPU-bound pure work (the optimizer) off the event loop and the DB pool."""
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.compute_executor, call)

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 
 from .errors import Problem, ValidationFailed
@@ -126,6 +127,47 @@ class ConnectionFields(Strict):
 class ConnectionIn(ConnectionFields):
     device_a_id: Id
     device_b_id: Id
+
+
+# -- the optimizer request of POST /api/racks/{id}/optimize ----------------------
+
+Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+
+
+class WeightsIn(Strict):
+    """Relative importance of the four cost terms (normalised by their sum)."""
+
+    cable: Weight = 0.4
+    weight: Weight = 0.3
+    thermal: Weight = 0.2
+    access: Weight = 0.1
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> WeightsIn:
+        if self.cable + self.weight + self.thermal + self.access <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class OptimizeIn(Strict):
+    weights: WeightsIn = WeightsIn()
+    add_device_ids: Annotated[list[Id], Field(max_length=200, description=(
+        "unplaced devices to place in this rack as well"))] = []
+    time_limit_ms: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1, description=(
+        "the same seed and input give the same layout"))] = 0
+    apply: Annotated[bool, Field(description=(
+        "false: only propose; true: save the layout, unless the rack changed meanwhile"))] = False
+    layout_version: Annotated[str | None, Field(max_length=64, description=(
+        "with apply: save only if the rack still has this layout (from a proposal)"))] = None
+    include_svg: Annotated[bool, Field(description=(
+        "add the proposed elevation as an SVG document"))] = False
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OptimizeIn:
+        if len(set(self.add_device_ids)) != len(self.add_device_ids):
+            raise ValueError("add_device_ids lists a device twice")
+        return self
 
 
 # -- the inventory document of GET /api/export and POST /api/import -------------

@@ -1,0 +1,142 @@
+"""Rack layout routes: the placement optimizer, the cable BOM and the SVG elevation."""
+
+from __future__ import annotations
+
+import falcon
+
+from ..domain import optimizer
+from ..domain.elevation import render_svg
+from ..domain.errors import Problem, ValidationFailed
+from ..domain.schemas import OptimizeIn, parse
+from ..security import ROLE_RANK
+from ..storage import layout
+from .common import json_body
+
+# Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
+_SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def _score(s: optimizer.Score | None) -> dict | None:
+    if s is None:
+        return None
+    return {"score": round(s.score, 6), "cost": round(s.cost, 6),
+            "terms": {t: round(getattr(s, t), 6) for t in ("cable", "weight", "thermal",
+                                                           "access")}}
+
+
+def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Weights) -> dict:
+    """The response document of an optimizer run (placements listed top first)."""
+    placements = []
+    for d in plan.devices:
+        new = result.positions[d.id]
+        placements.append({
+            "device_id": d.id, "name": d.name, "model": plan.labels[d.id]["model"],
+            "position_u": new, "top_u": new + d.u_height - 1, "previous_u": d.position_u,
+            "moved": new != d.position_u, "added": d.id in plan.added_ids,
+            "locked": d.locked})
+    placements.sort(key=lambda p: -p["position_u"])
+    return {
+        "rack_id": plan.rack_id,
+        "placements": placements,
+        "score": {"proposed": _score(result.score), "current": _score(result.current)},
+        "weights": weights.as_dict(),
+        "proof": {"optimal": result.proof.optimal,
+                  "lower_bound": (None if result.proof.lower_bound is None
+                                  else round(result.proof.lower_bound, 6)),
+                  "method": result.method},
+        "elapsed_ms": round(result.elapsed_ms, 1),
+        "explanations": [{"device_id": i, "name": plan.labels[i]["name"], "text": text}
+                         for i, text in sorted(result.explanations.items(),
+                                               key=lambda kv: -result.positions[kv[0]])],
+    }
+
+
+def _svg(rack: dict, positions: dict[int, int] | None = None) -> str:
+    return render_svg(rack["name"], rack["u_height"], rack["width_in"], rack["devices"],
+                      positions)
+
+
+def _positions_param(req) -> dict[int, int]:
+    """``?positions=12:5,13:7`` (device id: lowest unit) for drawing a proposal."""
+    raw = req.get_param("positions")
+    out: dict[int, int] = {}
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        ident, sep, unit = item.strip().partition(":")
+        if not (sep and ident.isdigit() and unit.isdigit() and int(ident) and int(unit)):
+            raise falcon.HTTPInvalidParam(
+                f"'{item.strip()[:40]}' is not <device id>:<unit> (both positive integers)",
+                "positions")
+        out[int(ident)] = int(unit)
+    return out
+
+
+class LayoutResource:
+    # Proposals, the BOM and the elevation only read: viewers may use them. Saving a
+    # layout (``apply``) needs the editor role, checked in the responder.
+    read_role = "viewer"
+    write_role = "viewer"
+    openapi = {
+        "on_post_optimize": {
+            "summary": "Propose (or apply) the best placement of the rack's devices",
+            "tags": ["layout"], "body": OptimizeIn,
+            "responses": {"200": "placements, scores, proof and explanations",
+                          "409": "apply refused: the layout changed meanwhile",
+                          "422": "invalid request, or no layout satisfies the rules "
+                                 "(every reason listed)"}},
+        "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"]},
+        "on_get_elevation": {
+            "summary": "Front elevation of the rack as SVG", "tags": ["layout"],
+            "content_type": "image/svg+xml",
+            "parameters": [{"name": "positions", "in": "query", "required": False,
+                            "description": "draw these positions instead of the stored "
+                                           "ones: <device id>:<unit>, comma-separated",
+                            "schema": {"type": "string"}}]},
+    }
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    async def on_post_optimize(self, req, resp, id: int) -> None:
+        body = parse(OptimizeIn, await json_body(req))
+        if body.apply and ROLE_RANK[req.context.user["role"]] < ROLE_RANK["editor"]:
+            raise falcon.HTTPForbidden(title="Forbidden", description=(
+                f"applying a layout needs the editor role; you are "
+                f"{req.context.user['role']} (send apply: false for a proposal)"))
+        plan = await self.rt.run(layout.load_plan, id, body.add_device_ids)
+        weights = optimizer.Weights(**body.weights.model_dump())
+        try:
+            result = await self.rt.compute(optimizer.optimize, plan.rack, plan.devices,
+                                           plan.links, weights, body.time_limit_ms, body.seed)
+        except optimizer.Infeasible as exc:
+            raise ValidationFailed([Problem("", r) for r in exc.reasons]) from None
+        doc = proposal(plan, result, weights)
+        doc["layout_version"] = plan.version
+        doc["applied"] = False
+        if body.apply:
+            doc["layout_version"] = await self.rt.run(layout.apply_plan, plan,
+                                                      result.positions, body.layout_version)
+            doc["applied"] = True
+        if body.include_svg:
+            rack = {"name": plan.rack_name, "u_height": plan.rack.u_height,
+                    "width_in": plan.rack.width_in, "devices": list(plan.labels.values())}
+            doc["elevation_svg"] = _svg(rack, result.positions)
+        resp.media = doc
+
+    async def on_get_bom(self, req, resp, id: int) -> None:
+        resp.media = await self.rt.run(layout.rack_bom, id)
+
+    async def on_get_elevation(self, req, resp, id: int) -> None:
+        positions = _positions_param(req)
+        rack = await self.rt.run(layout.rack_elevation, id, list(positions))
+        resp.content_type = "image/svg+xml"
+        resp.set_header("Content-Security-Policy", _SVG_CSP)
+        resp.text = _svg(rack, positions or None)
+
+
+def routes(rt) -> list[tuple]:
+    resource = LayoutResource(rt)
+    return [("/api/racks/{id:int}/optimize", resource, "optimize"),
+            ("/api/racks/{id:int}/bom", resource, "bom"),
+            ("/api/racks/{id:int}/elevation.svg", resource, "elevation")]
