@@ -6,6 +6,7 @@ Every setting has a ``HOMERACK_`` variable. Invalid values fail at start with a
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -24,6 +25,44 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Rate:
+    """``count`` requests per ``period`` seconds, with bursts of up to ``burst``."""
+
+    count: int
+    period: float
+    burst: int
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.count
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.period:g}s burst {self.burst}"
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_rate(name: str, raw: str) -> Rate | None:
+    """``"20/s"``, ``"600/m burst 100"`` or ``"off"``."""
+    words = raw.strip().lower().split()
+    if words == ["off"]:
+        return None
+    try:
+        count, period = words[0].split("/")
+        burst = int(words[2]) if len(words) == 3 and words[1] == "burst" else None
+        if len(words) not in (1, 3) or (len(words) == 3 and burst is None):
+            raise ValueError
+        rate = Rate(int(count), float(_PERIODS[period]), burst or int(count))
+    except (ValueError, KeyError, IndexError):
+        raise ConfigError(name, f"use e.g. '20/s', '600/m burst 100' or 'off'; got {raw!r}"
+                          ) from None
+    if rate.count < 1 or rate.burst < 1:
+        raise ConfigError(name, "count and burst must be at least 1")
+    return rate
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     jwt_secret: str
@@ -33,6 +72,11 @@ class Config:
     jwt_ttl_seconds: int = 12 * 3600
     db_pool_size: int = 4
     max_logo_bytes: int = 1024 * 1024
+    cache_ttl_seconds: int = 60          # 0 turns the Redis cache off
+    rate_limit: Rate | None = None       # per client (token subject, else address)
+    login_rate_limit: Rate | None = None  # per client address and per username
+    access_log: bool = False
+    trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # /api/health/detailed
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +144,30 @@ def _origins(env) -> tuple[str, ...]:
     return origins
 
 
+def _bool(env, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"must be true or false, got {raw!r}")
+
+
+def _networks(env, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    nets = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for net in nets:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(name, f"{net!r} is not a network like 192.168.0.0/16") from None
+    return nets
+
+
 def load_config(env: dict[str, str] | None = None) -> Config:
     """Build a Config from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -118,4 +186,12 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         jwt_ttl_seconds=_int(env, "HOMERACK_JWT_TTL_SECONDS", 12 * 3600, 60, 30 * 86400),
         db_pool_size=_int(env, "HOMERACK_DB_POOL_SIZE", 4, 1, 64),
         max_logo_bytes=_int(env, "HOMERACK_MAX_LOGO_BYTES", 1024 * 1024, 1024, 20 * 1024 * 1024),
+        cache_ttl_seconds=_int(env, "HOMERACK_CACHE_TTL_SECONDS", 60, 0, 86400),
+        rate_limit=parse_rate("HOMERACK_RATE_LIMIT", env.get("HOMERACK_RATE_LIMIT") or
+                              "50/s burst 100"),
+        login_rate_limit=parse_rate("HOMERACK_LOGIN_RATE_LIMIT",
+                                    env.get("HOMERACK_LOGIN_RATE_LIMIT") or "10/m burst 5"),
+        access_log=_bool(env, "HOMERACK_ACCESS_LOG", False),
+        trusted_networks=_networks(env, "HOMERACK_TRUSTED_NETWORKS",
+                                   ("127.0.0.0/8", "::1/128")),
     )

@@ -7,6 +7,8 @@ import falcon.asgi
 import orjson
 
 from ..config import Config, load_config
+from ..logs import RequestIdMiddleware
+from ..metrics import MetricsMiddleware, MetricsResource
 from ..uploads import LocalLogoStore, LogoStore
 from . import (
     auth,
@@ -16,6 +18,7 @@ from . import (
     errors,
     health,
     layout,
+    limits,
     racks,
     transfer,
     users,
@@ -34,10 +37,14 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     (DB binding, thread pool) are created in the lifespan startup, after the fork."""
     config = config or load_config()
     rt = Runtime(config)
-    middleware: list = [rt, auth.AuthMiddleware(config.jwt_secret)]
+    # Metrics first so they time everything; the rate limit after auth, which names
+    # the client.
+    middleware: list = [MetricsMiddleware(), RequestIdMiddleware(config.access_log), rt,
+                        auth.AuthMiddleware(config.jwt_secret), limits.RateLimitMiddleware(rt)]
     if config.cors_origins:
-        middleware.insert(0, falcon.CORSMiddleware(allow_origins=list(config.cors_origins),
-                                                   expose_headers=["Location", "Retry-After"]))
+        middleware.insert(2, falcon.CORSMiddleware(
+            allow_origins=list(config.cors_origins),
+            expose_headers=["Location", "Retry-After", "X-Request-ID"]))
     app = falcon.asgi.App(middleware=middleware)
 
     json = falcon.media.JSONHandler(dumps=_orjson_dumps, loads=orjson.loads)
@@ -59,6 +66,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
         *users.routes(rt),
         *transfer.routes(rt),
         ("/api/openapi.json", openapi, None),
+        ("/metrics", MetricsResource(), None),
     ]
     for path, resource, suffix in routes:
         app.add_route(path, resource, suffix=suffix)

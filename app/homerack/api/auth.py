@@ -8,6 +8,7 @@ from .. import security
 from ..domain.schemas import LoginIn, parse
 from ..storage import users
 from .common import json_body
+from .limits import check_login
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -52,13 +53,15 @@ class LoginResource:
     openapi = {"on_post": {
         "summary": "Exchange a username and password for a bearer token",
         "tags": ["auth"], "body": LoginIn, "security": [],
-        "responses": {"200": "token issued", "401": "wrong username or password"}}}
+        "responses": {"200": "token issued", "401": "wrong username or password",
+                      "429": "too many attempts (see Retry-After)"}}}
 
     def __init__(self, rt):
         self.rt = rt
 
     async def on_post(self, req, resp) -> None:
         data = parse(LoginIn, await json_body(req))
+        await check_login(self.rt, req.remote_addr, data.username)
         user = await self.rt.run(users.authenticate, data.username, data.password)
         if user is None:
             raise falcon.HTTPUnauthorized(title="Login failed",

@@ -8,11 +8,12 @@ from ..domain.errors import NotFound
 from ..domain.schemas import BrandIn
 from ..storage import catalog
 from ..uploads import sanitize_image
-from .common import Crud, CrudResource, Filter
+from .common import CATALOG_WRITE, Crud, CrudResource, Filter
 
 CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
             catalog.get_brand, catalog.update_brand, catalog.delete_brand,
-            (Filter("q", str, "name contains (case-insensitive)"),))
+            (Filter("q", str, "name contains (case-insensitive)"),),
+            cache="catalog", invalidates=CATALOG_WRITE)
 
 
 class LogoResource:
@@ -48,6 +49,7 @@ class LogoResource:
 
     async def _set(self, brand_id: int, url: str | None) -> dict:
         brand, unused = await self.rt.run(catalog.set_logo, brand_id, url)
+        await self.rt.cache.invalidate(*CATALOG_WRITE)
         if unused:
             await self.rt.offload(self.store.delete, unused)
         return brand
@@ -61,7 +63,7 @@ class BrandResource(CrudResource):
         self.store = store
 
     async def on_delete_item(self, req, resp, id: int) -> None:
-        unused = await self.rt.run(catalog.delete_brand, id)
+        unused = await self._write(catalog.delete_brand, id)
         if unused:
             await self.rt.offload(self.store.delete, unused)
         resp.status = falcon.HTTP_204

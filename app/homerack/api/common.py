@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import falcon
+import orjson
 
 from ..domain.schemas import parse
 
@@ -62,6 +64,18 @@ class Crud:
     read_role: str = "viewer"
     write_role: str = "editor"
     patch_model: type | None = None  # when PATCH takes another document than POST
+    cache: str | None = None         # cache namespace of the reads (None: not cached)
+    invalidates: tuple[str, ...] = ()  # cache namespaces a write makes stale
+
+
+# Cache namespaces. Rack details show brand and model names, so catalog writes make
+# the rack reads stale too.
+CATALOG_WRITE = ("catalog", "racks")
+RACKS_WRITE = ("racks",)
+
+
+def cache_key(*parts) -> str:
+    return hashlib.blake2b(orjson.dumps(parts), digest_size=12).hexdigest()
 
 
 class CrudResource:
@@ -73,26 +87,39 @@ class CrudResource:
         self.read_role = crud.read_role
         self.write_role = crud.write_role
 
+    async def _read(self, key: tuple, fn, *args, **kwargs):
+        if self.crud.cache is None:
+            return await self.rt.run(fn, *args, **kwargs)
+        return await self.rt.cache.get_or_load(
+            self.crud.cache, cache_key(self.crud.kind, *key),
+            lambda: self.rt.run(fn, *args, **kwargs))
+
+    async def _write(self, fn, *args):
+        result = await self.rt.run(fn, *args)
+        await self.rt.cache.invalidate(*self.crud.invalidates)  # after the commit
+        return result
+
     async def on_get(self, req, resp) -> None:
         limit, offset = paging(req)
         filters = {f.name: f.read(req) for f in self.crud.filters}
-        resp.media = await self.rt.run(self.crud.list, limit, offset, **filters)
+        resp.media = await self._read(("list", limit, offset, filters), self.crud.list,
+                                      limit, offset, **filters)
 
     async def on_post(self, req, resp) -> None:
         data = parse(self.crud.model, await json_body(req))
-        item = await self.rt.run(self.crud.create, data)
+        item = await self._write(self.crud.create, data)
         resp.status = falcon.HTTP_201
         resp.location = f"{req.path}/{item['id']}"
         resp.media = item
 
     async def on_get_item(self, req, resp, id: int) -> None:
-        resp.media = await self.rt.run(self.crud.get, id)
+        resp.media = await self._read(("item", id), self.crud.get, id)
 
     async def on_patch_item(self, req, resp, id: int) -> None:
-        resp.media = await self.rt.run(self.crud.update, id, await json_body(req))
+        resp.media = await self._write(self.crud.update, id, await json_body(req))
 
     async def on_delete_item(self, req, resp, id: int) -> None:
-        await self.rt.run(self.crud.delete, id)
+        await self._write(self.crud.delete, id)
         resp.status = falcon.HTTP_204
 
     @property

@@ -1,26 +1,50 @@
-"""Health probes. Cheap and unauthenticated; they never reveal configuration."""
+"""Health probes (Kubernetes-style). They never reveal configuration or secrets.
+
+* ``/api/health``: cheap overall status, no dependency calls.
+* ``/api/health/live``: the process answers (restart it if not).
+* ``/api/health/ready``: the database is reachable and its schema current; Redis is
+  checked too, but HomeRack works without it, so Redis down only reports "degraded".
+* ``/api/health/startup``: the worker booted (schema checked, pools created).
+* ``/api/health/detailed`` and ``/api/health/cache/stats``: latencies, pool and cache
+  figures, for admins or clients on HOMERACK_TRUSTED_NETWORKS (nginx keeps them off the
+  public site).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import time
+
 import falcon
 
-from .. import __version__
+from .. import __version__, security
 from ..storage.database import pending_migrations
+
+_PUBLIC = {"tags": ["health"], "security": []}
 
 
 class HealthResource:
-    public = True
-    openapi = {"on_get": {"summary": "Overall health (cheap)", "tags": ["health"],
-                          "security": []},
-               "on_get_live": {"summary": "The process is alive (no dependencies)",
-                               "tags": ["health"], "security": []},
-               "on_get_ready": {"summary": "Ready for traffic: database reachable and its "
-                                           "schema current (503 names what failed)",
-                                "tags": ["health"], "security": [],
-                                "responses": {"503": "not ready"}}}
+    public = True          # the auth middleware skips it; detailed checks access itself
+    rate_limited = False   # probes must never be throttled
+    openapi = {
+        "on_get": {"summary": "Overall health (cheap)", **_PUBLIC},
+        "on_get_live": {"summary": "The process is alive (no dependencies)", **_PUBLIC},
+        "on_get_ready": {"summary": "Ready for traffic: database reachable and its schema "
+                                    "current; Redis down only degrades",
+                         **_PUBLIC, "responses": {"503": "not ready (the failing check)"}},
+        "on_get_startup": {"summary": "The worker has booted", **_PUBLIC,
+                           "responses": {"503": "still starting"}},
+        "on_get_detailed": {"summary": "Version, uptime, latencies, pool and cache figures "
+                                       "(admins or trusted networks)", "tags": ["health"]},
+        "on_get_cache_stats": {"summary": "Cache hits, misses, hit rate, keys and memory "
+                                          "(admins or trusted networks)", "tags": ["health"]},
+    }
 
     def __init__(self, rt):
         self.rt = rt
+        self.networks = [ipaddress.ip_network(n, strict=False)
+                         for n in rt.config.trusted_networks]
 
     async def on_get(self, req, resp) -> None:
         resp.media = {"status": "ok" if self.rt.db is not None else "starting",
@@ -29,23 +53,78 @@ class HealthResource:
     async def on_get_live(self, req, resp) -> None:
         resp.media = {"status": "ok"}
 
-    async def on_get_ready(self, req, resp) -> None:
-        checks = {"database": await self._database()}
-        ready = all(v == "ok" for v in checks.values())
-        resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
-        resp.media = {"status": "ready" if ready else "not ready", "checks": checks}
+    async def on_get_startup(self, req, resp) -> None:
+        started = self.rt.db is not None
+        resp.status = falcon.HTTP_200 if started else falcon.HTTP_503
+        resp.media = {"status": "started" if started else "starting"}
 
-    async def _database(self) -> str:
+    async def on_get_ready(self, req, resp) -> None:
+        database, _ = await self._database()
+        redis, _ = await self._redis()
+        ready = database == "ok"
+        resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+        resp.media = {
+            "status": ("ready" if redis in ("ok", "not configured") else "degraded")
+            if ready else "not ready",
+            "checks": {"database": database, "redis": redis}}
+
+    async def on_get_detailed(self, req, resp) -> None:
+        self._allow(req)
+        database, db_ms = await self._database()
+        redis, redis_ms = await self._redis()
+        rt = self.rt
+        resp.media = {
+            "version": __version__, "pid": os.getpid(),
+            "uptime_s": round(time.time() - rt.started_at, 1) if rt.started_at else None,
+            "database": {"status": database, "latency_ms": db_ms,
+                         "provider": rt.db.provider_name if rt.db else None,
+                         "pool_size": rt.config.db_pool_size,
+                         "pool_threads": rt._threads,
+                         "queued": rt.executor._work_queue.qsize() if rt.executor else None},
+            "redis": {"status": redis, "latency_ms": redis_ms},
+            "cache": await rt.cache.stats(),
+        }
+
+    async def on_get_cache_stats(self, req, resp) -> None:
+        self._allow(req)
+        resp.media = await self.rt.cache.stats()
+
+    def _allow(self, req) -> None:
+        """Trusted networks, or an admin's token."""
+        try:
+            if any(ipaddress.ip_address(req.remote_addr) in n for n in self.networks):
+                return
+        except ValueError:
+            pass
+        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+        try:
+            claims = security.read_token(self.rt.config.jwt_secret, token.strip())
+        except security.InvalidToken:
+            claims = None
+        if scheme.lower() != "bearer" or claims is None or claims["role"] != "admin":
+            raise falcon.HTTPForbidden(title="Forbidden", description=(
+                "detailed health is for admins or clients on HOMERACK_TRUSTED_NETWORKS"))
+
+    async def _database(self) -> tuple[str, float | None]:
         if self.rt.db is None:
-            return "starting"
+            return "starting", None
+        started = time.perf_counter()
         try:
             pending = await self.rt.run(pending_migrations)
         except Exception as exc:  # any failure means "not ready"; the class name says why
-            return f"unavailable ({exc.__class__.__name__})"
-        return "ok" if not pending else f"schema out of date ({len(pending)} pending)"
+            return f"unavailable ({exc.__class__.__name__})", None
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        return ("ok" if not pending else f"schema out of date ({len(pending)} pending)"), ms
+
+    async def _redis(self) -> tuple[str, float | None]:
+        if not self.rt.config.redis_url:
+            return "not configured", None
+        ms = await self.rt.redis.ping()
+        return ("ok", round(ms, 2)) if ms is not None else ("degraded (unreachable)", None)
 
 
 def routes(rt) -> list[tuple]:
     resource = HealthResource(rt)
-    return [("/api/health", resource, None), ("/api/health/live", resource, "live"),
-            ("/api/health/ready", resource, "ready")]
+    return [("/api/health", resource, None)] + [
+        (f"/api/health/{name.replace('_', '/')}", resource, name)
+        for name in ("live", "ready", "startup", "detailed", "cache_stats")]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import falcon
 
 from ..domain import optimizer
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.schemas import OptimizeIn, parse
+from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
 from ..security import ROLE_RANK
 from ..storage import layout
-from .common import json_body
+from .common import RACKS_WRITE, json_body
 
 # Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -106,17 +109,22 @@ class LayoutResource:
                 f"{req.context.user['role']} (send apply: false for a proposal)"))
         plan = await self.rt.run(layout.load_plan, id, body.add_device_ids)
         weights = optimizer.Weights(**body.weights.model_dump())
+        started = time.perf_counter()
         try:
             result = await self.rt.compute(optimizer.optimize, plan.rack, plan.devices,
                                            plan.links, weights, body.time_limit_ms, body.seed)
         except optimizer.Infeasible as exc:
+            OPTIMIZER_RUNS.labels("infeasible").inc()
             raise ValidationFailed([Problem("", r) for r in exc.reasons]) from None
+        OPTIMIZER_SECONDS.observe(time.perf_counter() - started)
+        OPTIMIZER_RUNS.labels("optimal" if result.proof.optimal else "heuristic").inc()
         doc = proposal(plan, result, weights)
         doc["layout_version"] = plan.version
         doc["applied"] = False
         if body.apply:
             doc["layout_version"] = await self.rt.run(layout.apply_plan, plan,
                                                       result.positions, body.layout_version)
+            await self.rt.cache.invalidate(*RACKS_WRITE)
             doc["applied"] = True
         if body.include_svg:
             rack = {"name": plan.rack_name, "u_height": plan.rack.u_height,

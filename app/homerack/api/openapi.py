@@ -82,7 +82,7 @@ class _Builder:
                     {} if code == "204" or int(code) >= 400 else
                     {"content": _json({"type": "object"})})
             op["responses"][code] = {"description": description, **body}
-        for code in ("400", "401", "403", "404", "409", "422"):
+        for code in ("400", "401", "403", "404", "409", "422", "429"):
             op["responses"].setdefault(code, _ERROR)
         if "security" in spec:
             op["security"] = spec["security"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ..domain.schemas import RackIn
 from ..storage import racks
-from .common import Crud, Filter, crud_routes
+from .common import RACKS_WRITE, Crud, Filter, crud_routes
 
 CRUD = Crud("rack", "racks", RackIn, racks.list_racks, racks.create_rack, racks.get_rack,
             racks.update_rack, racks.delete_rack,
             (Filter("q", str, "name contains (case-insensitive)"),
-             Filter("location", str, "exact location (case-insensitive)")))
+             Filter("location", str, "exact location (case-insensitive)")),
+            cache="racks", invalidates=RACKS_WRITE)
 
 
 def routes(rt) -> list[tuple]:

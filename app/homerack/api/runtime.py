@@ -7,21 +7,25 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import storage
+from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
+from ..metrics import DB_SESSION
 from ..storage.database import open_database
 
 log = logging.getLogger("homerack")
 
 
 class Runtime:
-    """The worker's database and its dedicated, bounded DB thread pool.
+    """The worker's database, its dedicated, bounded DB thread pool, and its Redis.
 
     Pony sessions are thread-bound and synchronous, so every unit of work runs on
     this pool. Each pool thread keeps one connection: a worker holds at most
-    ``db_pool_size`` database connections.
+    ``db_pool_size`` database connections. The Redis client (cache, rate limits) is
+    optional and every use of it fails open.
     """
 
     def __init__(self, config: Config):
@@ -33,6 +37,13 @@ class Runtime:
         self.compute_executor: ThreadPoolExecutor | None = None
         self._threads = 0
         self._lock = threading.Lock()
+        self.started_at: float | None = None
+        self._use_redis(None)
+
+    def _use_redis(self, client) -> None:
+        self.redis = Redis(client)
+        self.cache = Cache(self.redis, self.config.cache_ttl_seconds)
+        self.limiter = RateLimiter(self.redis)
 
     def _count_thread(self) -> None:
         with self._lock:
@@ -48,8 +59,15 @@ class Runtime:
         self.db = await loop.run_in_executor(self.executor, open_database,
                                              self.config.database_url)
         log.info("database ready (%s)", self.db.provider_name)
+        if self.config.redis_url:
+            # Created here, inside the worker's event loop (after Gunicorn's fork).
+            self._use_redis(connect(self.config.redis_url))
+            if await self.redis.ping() is None:
+                log.warning("redis is not reachable; serving without cache (fail open)")
+        self.started_at = time.time()
 
     async def process_shutdown(self, scope, event) -> None:
+        await self.redis.close()
         if self.compute_executor is not None:
             self.compute_executor.shutdown(wait=True)
             self.compute_executor = None
@@ -73,7 +91,9 @@ class Runtime:
         """Run a storage unit of work on the DB pool and return its plain result."""
         ctx = contextvars.copy_context()  # run_in_executor does not copy contextvars
         call = functools.partial(storage.call, fn, self.db, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, ctx.run, call)
+        with DB_SESSION.labels(getattr(fn, "__name__", "other")).time():
+            return await asyncio.get_running_loop().run_in_executor(self.executor, ctx.run,
+                                                                    call)
 
     async def offload(self, fn, *args):
         """Run blocking non-DB work (image decoding, file I/O) off the event loop."""

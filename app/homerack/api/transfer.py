@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..domain.schemas import InventoryDoc, parse
 from ..storage import transfer
-from .common import json_body
+from .common import CATALOG_WRITE, json_body
 
 
 class ExportResource:
@@ -33,7 +33,9 @@ class ImportResource:
 
     async def on_post(self, req, resp) -> None:
         doc = parse(InventoryDoc, await json_body(req))
-        resp.media = {"imported": await self.rt.run(transfer.import_inventory, doc)}
+        imported = await self.rt.run(transfer.import_inventory, doc)
+        await self.rt.cache.invalidate(*CATALOG_WRITE)
+        resp.media = {"imported": imported}
 
 
 def routes(rt) -> list[tuple]:

@@ -1,0 +1,255 @@
+"""Redis: the per-worker client, the read cache and the rate limiter. All fail open.
+
+Redis only makes HomeRack faster and fairer; the database stays the truth. So every
+Redis call has short timeouts and at most one retry (redis-py's defaults made one GET
+to a hung Redis take ~58 s), errors are counted and swallowed, and after a few
+consecutive errors a small circuit breaker skips Redis for a while so requests do not
+each pay the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from .config import Rate
+from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
+
+log = logging.getLogger("homerack.redis")
+
+TIMEOUT_S = 0.25
+BREAKER_ERRORS = 3      # consecutive errors that open the breaker...
+BREAKER_OPEN_S = 5.0    # ...for this long
+PREFIX = "homerack:"
+
+
+def connect(url: str) -> aioredis.Redis:
+    return aioredis.from_url(url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+                             retry=Retry(NoBackoff(), 1), health_check_interval=30,
+                             max_connections=64)
+
+
+class Redis:
+    """A Redis client that never raises: ``call`` returns ``default`` on any failure."""
+
+    def __init__(self, client: aioredis.Redis | None):
+        self.client = client
+        self._errors = 0
+        self._open_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return self.client is not None and time.monotonic() >= self._open_until
+
+    async def call(self, op: str, fn: Callable[[aioredis.Redis], Awaitable[Any]],
+                   default: Any = None) -> Any:
+        if not self.available:
+            if self.client is not None:
+                REDIS_ERRORS.labels(op).inc()  # skipped by the open breaker
+            return default
+        try:
+            result = await fn(self.client)
+        except (TimeoutError, RedisError, OSError) as exc:
+            REDIS_ERRORS.labels(op).inc()
+            self._errors += 1
+            if self._errors >= BREAKER_ERRORS:
+                self._open_until = time.monotonic() + BREAKER_OPEN_S
+                self._errors = 0
+                log.warning("redis unavailable (%s: %s); skipping it for %.0f s",
+                            op, exc.__class__.__name__, BREAKER_OPEN_S)
+            return default
+        self._errors = 0
+        return result
+
+    async def ping(self) -> float | None:
+        """Round trip in ms, or None. Ignores the breaker: health must see recovery."""
+        if self.client is None:
+            return None
+        started = time.perf_counter()
+        try:
+            await self.client.ping()
+        except (TimeoutError, RedisError, OSError):
+            return None
+        self._open_until = 0.0
+        return (time.perf_counter() - started) * 1000
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+class Cache:
+    """Cache-aside for hot reads, invalidated by per-namespace generation counters.
+
+    A value is stored with the generation read *before* it was loaded; a write bumps
+    the generation after its commit. A reader that loaded old data concurrently with a
+    write therefore stores it under the old generation, and every later read, which
+    sees the new generation, misses: a read after a write always sees the write.
+    One MGET (generation + value) per hit; a short lock keeps a burst of misses on one
+    key from all hitting the database (stampede guard); TTLs get ±10 % jitter.
+    """
+
+    LOCK_MS = 2000
+    WAIT_STEPS = 20
+    WAIT_S = 0.01
+
+    def __init__(self, redis: Redis, ttl_seconds: int):
+        self.redis = redis
+        self.ttl = ttl_seconds
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0 and self.redis.client is not None
+
+    async def get_or_load(self, namespace: str, key: str,
+                          load: Callable[[], Awaitable[Any]]) -> Any:
+        if not self.enabled:
+            return await load()
+        gen_key, value_key = f"{PREFIX}gen:{namespace}", f"{PREFIX}c:{namespace}:{key}"
+        got = await self.redis.call("cache_get", lambda r: r.mget(gen_key, value_key))
+        if got is None:
+            CACHE.labels(namespace, "error").inc()
+            return await load()
+        gen = got[0] or b"0"
+        hit = self._unpack(got[1], gen)
+        if hit is not None:
+            CACHE.labels(namespace, "hit").inc()
+            return hit[0]
+        CACHE.labels(namespace, "miss").inc()
+        lock_key = f"{PREFIX}lock:{namespace}:{key}"
+        won = await self.redis.call("cache_lock", lambda r: r.set(lock_key, 1, nx=True,
+                                                                 px=self.LOCK_MS))
+        if won is None:  # someone else is loading it: wait for their value, briefly
+            for _ in range(self.WAIT_STEPS):
+                await asyncio.sleep(self.WAIT_S)
+                raw = await self.redis.call("cache_get", lambda r: r.get(value_key))
+                hit = self._unpack(raw, gen)
+                if hit is not None:
+                    return hit[0]
+        value = await load()
+        ttl_ms = int(self.ttl * 1000 * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
+        payload = gen + b"|" + orjson.dumps(value)
+
+        async def store(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.set(value_key, payload, px=ttl_ms)
+                pipe.delete(lock_key)
+                await pipe.execute()
+
+        await self.redis.call("cache_set", store)
+        return value
+
+    @staticmethod
+    def _unpack(raw: bytes | None, gen: bytes) -> tuple[Any] | None:
+        if not raw:
+            return None
+        stored_gen, _, body = raw.partition(b"|")
+        return (orjson.loads(body),) if stored_gen == gen else None
+
+    async def invalidate(self, *namespaces: str) -> None:
+        """Call after the write committed."""
+        if not self.enabled or not namespaces:
+            return
+
+        async def bump(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=False) as pipe:
+                for ns in namespaces:
+                    pipe.incr(f"{PREFIX}gen:{ns}")
+                await pipe.execute()
+
+        await self.redis.call("cache_invalidate", bump)
+
+    async def stats(self) -> dict:
+        """Hits and misses of this worker's process, keys and memory of the Redis."""
+        counts = {r: sum(s.value for m in CACHE.collect() for s in m.samples
+                         if s.name.endswith("_total") and s.labels.get("result") == r)
+                  for r in ("hit", "miss", "error")}
+        looked = counts["hit"] + counts["miss"]
+        info = await self.redis.call("cache_stats", lambda r: r.info("memory")) or {}
+        keys = await self.redis.call("cache_stats", lambda r: r.dbsize())
+        return {"enabled": self.enabled, "ttl_seconds": self.ttl,
+                "hits": int(counts["hit"]), "misses": int(counts["miss"]),
+                "errors": int(counts["error"]),
+                "hit_rate": round(counts["hit"] / looked, 4) if looked else None,
+                "keys": keys, "memory_bytes": info.get("used_memory"),
+                "scope": "hits and misses of this worker process"}
+
+
+# GCRA in one round trip: the key holds the theoretical arrival time (TAT) in ms.
+# Redis's own clock keeps workers and hosts consistent.
+_GCRA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - window
+if now < allow_at then return allow_at - now end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+return 0
+"""
+
+
+class LocalGcra:
+    """The same limit in one process: the fallback for login limits when Redis is down."""
+
+    def __init__(self, max_keys: int = 10_000):
+        self._tat: OrderedDict[str, float] = OrderedDict()
+        self.max_keys = max_keys
+
+    def hit(self, key: str, rate: Rate) -> float:
+        now = time.monotonic()
+        tat = max(self._tat.get(key, now), now)
+        new_tat = tat + rate.interval
+        allow_at = new_tat - rate.interval * rate.burst
+        if now < allow_at:
+            return allow_at - now
+        self._tat[key] = new_tat
+        self._tat.move_to_end(key)
+        while len(self._tat) > self.max_keys:
+            self._tat.popitem(last=False)
+        return 0.0
+
+
+class RateLimiter:
+    """GCRA limits in Redis. ``hit`` returns 0 when allowed, else seconds to wait.
+
+    When Redis is down the general limit fails open (requests still served), while
+    limits created with ``strict=True`` (login) fall back to a per-process limit.
+    """
+
+    def __init__(self, redis: Redis):
+        self.redis = redis
+        self.local = LocalGcra()
+        self._script = redis.client.register_script(_GCRA) if redis.client else None
+
+    async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
+        full = f"{PREFIX}rl:{name}:{key}"
+        wait_ms = None
+        if self._script is not None:
+            wait_ms = await self.redis.call(
+                "ratelimit", lambda r: self._script(
+                    keys=[full], args=[rate.interval * 1000, rate.interval * 1000 * rate.burst],
+                    client=r))
+        if wait_ms is not None:
+            wait = float(wait_ms) / 1000
+        elif strict:
+            wait = self.local.hit(full, rate)
+        else:
+            wait = 0.0
+        if wait > 0:
+            RATE_LIMITED.labels(name).inc()
+        return wait
