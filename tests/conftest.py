@@ -73,7 +73,7 @@ def wipe(url: str) -> None:
         conn = sqlite3.connect(urlsplit(url).path[1:])
         with conn:
             for table in TABLES:
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM sqlite_sequence")
         conn.close()
     else:

@@ -1,0 +1,76 @@
+"""Gunicorn settings for HomeRack, read from the environment.
+
+    gunicorn -c python:homerack.gunicorn_conf homerack.asgi:app
+
+systemd passes the variables with ``EnvironmentFile=``; every one has a default,
+so the file also works by hand. Workers load the app after the fork (no
+``preload_app``): each worker binds the database in its ASGI lifespan startup.
+"""
+
+import glob
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+# Under systemd socket activation (LISTEN_FDS set, as in homerack.socket) Gunicorn
+# takes the inherited sockets and ignores ``bind``; bind matters for manual runs only.
+bind = [b.strip() for b in os.environ.get("HOMERACK_BIND", "unix:/run/homerack.sock").split(",")]
+
+# One event loop per process: one worker per CPU this process may run on.
+workers = _int("HOMERACK_WORKERS", len(os.sched_getaffinity(0)))
+worker_class = "uvicorn_worker.UvicornWorker"
+
+# Seconds a worker gets to finish its requests after TERM/HUP; systemd's TimeoutStopSec
+# must be longer. ``timeout`` kills a worker whose event loop is stuck that long.
+graceful_timeout = _int("HOMERACK_GRACEFUL_TIMEOUT", 30)
+timeout = _int("HOMERACK_TIMEOUT", 30)
+# Longer than nginx's upstream keepalive_timeout (60 s) so nginx, not Gunicorn, closes
+# idle upstream connections: no race between a close and a reuse.
+keepalive = _int("HOMERACK_KEEPALIVE", 75)
+
+# X-Forwarded-For/-Proto are trusted from these peers. Over a unix socket the peer has no
+# address, so only "*" makes uvicorn read the headers. That is safe here: the socket is
+# mode 0660 group www-data (only nginx connects), and the optional TCP listener is
+# reachable from the web hosts only (firewall + IPAddressAllow). nginx must *set*
+# X-Forwarded-For to $remote_addr, not append to a client-supplied one.
+_unix_only = all(b.startswith("unix:") for b in bind)
+forwarded_allow_ips = os.environ.get("HOMERACK_FORWARDED_ALLOW_IPS",
+                                     "*" if _unix_only else "127.0.0.1,::1")
+
+# Gunicorn >= 25 opens a control socket for gunicornc, by default at a per-user path
+# that a second instance of the same user would take over. Keep it in this service's
+# RuntimeDirectory (systemd exports RUNTIME_DIRECTORY), or off: "" or "off" disables.
+_runtime_dir = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+control_socket = os.environ.get(
+    "HOMERACK_CONTROL_SOCKET",
+    os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off")
+control_socket_disable = control_socket in ("", "off")
+
+# Errors to stderr (the journal). Gunicorn's (uvicorn's) access log stays off: the app
+# writes its own JSON access line with the request id when HOMERACK_ACCESS_LOG=true
+# (homerack/logs.py), and nginx logs every request anyway.
+errorlog = "-"
+loglevel = os.environ.get("HOMERACK_LOG_LEVEL", "info")
+accesslog = None
+proc_name = "homerack"
+
+# prometheus_client multiprocess mode: the directory must start empty and dead workers'
+# live gauges must go. Not wiped on HUP (on_starting runs once), so counters never drop.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server):
+    if _metrics_dir:
+        for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
+            os.unlink(path)
+
+
+def child_exit(server, worker):
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
