@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
 import sys
 import time
@@ -39,8 +40,10 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-def configure(level: str = "INFO") -> None:
-    """JSON lines on stderr for the ``homerack`` loggers (idempotent)."""
+def configure(level: str | None = None) -> None:
+    """JSON lines on stderr for the ``homerack`` loggers (idempotent). The level comes
+    from HOMERACK_LOG_LEVEL (default info), like Gunicorn's own."""
+    level = (level or os.environ.get("HOMERACK_LOG_LEVEL") or "info").upper()
     logger = logging.getLogger("homerack")
     if any(getattr(h, "_homerack", False) for h in logger.handlers):
         return

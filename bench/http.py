@@ -1,0 +1,236 @@
+"""Load benchmark of the real stack: Gunicorn + uvicorn workers, PostgreSQL, Redis.
+
+Prints figures only; it is never a test gate. It creates a throwaway database, loads a
+homelab of 10 racks, 400 devices and 600 cables through POST /api/import, then drives
+each endpoint with wrk (64 connections) in one run, so the ratios between endpoints
+hold even on a noisy machine. Uncached reads come from a second server started with
+the cache off (HOMERACK_CACHE_TTL_SECONDS=0). Rate limits are off: this measures
+capacity, not policy.
+
+    apt-get install wrk                  # the load generator (Debian package)
+    make services                        # PostgreSQL and Redis, as for the tests
+    .venv/bin/python bench/http.py [--seconds 10] [--connections 64] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file would shadow the standard library's `http` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+from homerack import security
+from homerack.storage.database import upgrade
+
+ADMIN_DSN = os.environ.get("HOMERACK_TEST_POSTGRES", "postgresql:///postgres")
+REDIS_URL = os.environ.get("HOMERACK_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+SECRET = secrets.token_urlsafe(48)
+
+# wrk script: the request to send, and a JSON summary line with p50/p95/p99 in ms.
+LUA = r"""
+local thread_id = 0
+local n = 0
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+request = function()
+  if BODY == nil then return wrk.format(METHOD, PATH) end
+  n = n + 1
+  return wrk.format(METHOD, PATH, nil, string.gsub(BODY, "{n}", tid .. "-" .. n))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\nRESULT {"requests": %d, "seconds": %.3f, "socket_errors": %d, "non_2xx": %d, ' ..
+    '"p50": %.2f, "p95": %.2f, "p99": %.2f}\n',
+    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout,
+    e.status, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def pg(sql: str) -> None:
+    subprocess.run(["psql", "-qAt", "-d", ADMIN_DSN, "-c", sql], check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def inventory(rng: random.Random) -> dict:
+    """10 x 42U racks, 400 devices (40 per rack, mostly 1U), 600 cables."""
+    brands = [{"name": f"Brand {i}"} for i in range(8)]
+    types = [{"brand": f"Brand {i % 8}", "model": f"Model {i}",
+              "category": rng.choice(["switch", "server", "storage", "patch_panel"]),
+              "u_height": 1, "weight_kg": round(rng.uniform(1, 25), 1),
+              "power_w": rng.choice([0, 15, 60, 150, 300])} for i in range(30)]
+    racks = [{"name": f"Rack {r}", "u_height": 42, "location": f"Room {r % 3}"}
+             for r in range(10)]
+    devices = []
+    for r in range(10):
+        for u in range(1, 41):
+            t = types[rng.randrange(len(types))]
+            devices.append({"name": f"r{r}-dev{u}", "brand": t["brand"], "model": t["model"],
+                            "rack": f"Rack {r}", "position_u": u,
+                            "access_frequency": rng.choice(["daily", "weekly", "monthly"])})
+    connections = []
+    pairs = set()
+    while len(connections) < 600:
+        r = rng.randrange(10) if rng.random() < 0.9 else None
+        a = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
+        b = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
+        if a == b or (min(a, b), max(a, b)) in pairs:
+            continue
+        pairs.add((min(a, b), max(a, b)))
+        connections.append({"device_a": devices[a]["name"], "device_b": devices[b]["name"],
+                            "cable_type": rng.choice(["cat6", "cat6a", "dac", "power"]),
+                            "count": rng.choice([1, 1, 2])})
+    return {"format": "homerack-inventory", "version": 1, "brands": brands,
+            "device_types": types, "racks": racks, "devices": devices,
+            "connections": connections}
+
+
+class Server:
+    def __init__(self, url: str, workers: int, cache: bool, tmp: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        metrics = tmp / f"metrics-{self.port}"
+        metrics.mkdir()
+        env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": SECRET,
+               "HOMERACK_REDIS_URL": REDIS_URL, "HOMERACK_WORKERS": str(workers),
+               "HOMERACK_BIND": f"127.0.0.1:{self.port}", "HOMERACK_RATE_LIMIT": "off",
+               "HOMERACK_CACHE_TTL_SECONDS": "60" if cache else "0",
+               "HOMERACK_CONTROL_SOCKET": "off", "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics), "HOMERACK_LOG_LEVEL": "warning"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:homerack.gunicorn_conf",
+             "homerack.asgi:app"], env=env, cwd=ROOT)
+        for _ in range(150):
+            try:
+                if urllib.request.urlopen(self.base + "/api/health/ready").status == 200:  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("the server did not become ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def call(base: str, method: str, path: str, token: str, body=None) -> dict:
+    req = urllib.request.Request(base + path, method=method,  # noqa: S310 - our local server
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
+        return json.loads(resp.read())
+
+
+def wrk(base: str, token: str, method: str, path: str, body: str | None, seconds: int,
+        connections: int, script_dir: Path) -> dict:
+    script = script_dir / "bench.lua"
+    lua = [f"METHOD = {json.dumps(method)}", f"PATH = {json.dumps(path)}",
+           f"BODY = {json.dumps(body) if body else 'nil'}",
+           f'wrk.headers["Authorization"] = "Bearer {token}"',
+           'wrk.headers["Content-Type"] = "application/json"', LUA]
+    script.write_text("\n".join(lua))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                          "-s", str(script), base], capture_output=True, text=True, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    result = json.loads(line[len("RESULT "):])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    name = f"homerack_bench_{secrets.token_hex(4)}"
+    pg(f"CREATE DATABASE {name}")
+    url = f"postgresql:///{name}"
+    if "host=" in ADMIN_DSN or "@" in ADMIN_DSN:
+        url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True,
+                   capture_output=True)
+    token = security.issue_token(SECRET, 1, "bench", "admin", 3600)
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            cached = Server(url, args.workers, True, tmp)
+            try:
+                counts = call(cached.base, "POST", "/api/import", token,
+                              inventory(random.Random(7)))["imported"]
+                print(f"dataset: {counts}", flush=True)
+                racks = call(cached.base, "GET", "/api/racks?limit=50", token)["items"]
+                rack = racks[0]["id"]
+                types = call(cached.base, "GET", "/api/device-types?limit=1", token)["items"]
+                create = json.dumps({"name": "bench-{n}", "device_type_id": types[0]["id"]})
+                optimize = json.dumps({"time_limit_ms": 100})
+                plan = [
+                    ("no dependency: GET /api/health/live", "GET", "/api/health/live", None),
+                    ("cached GET /api/racks/{id}", "GET", f"/api/racks/{rack}", None),
+                    ("cached GET /api/devices?limit=50", "GET", "/api/devices?limit=50", None),
+                    ("POST /api/devices (create)", "POST", "/api/devices", create),
+                    ("POST /api/racks/{id}/optimize (40 devices, 100 ms)", "POST",
+                     f"/api/racks/{rack}/optimize", optimize),
+                ]
+                for label, method, path, body in plan:
+                    rows.append((label, wrk(cached.base, token, method, path, body,
+                                            args.seconds, args.connections, tmp)))
+                    print(f"  done: {label}", flush=True)
+            finally:
+                cached.stop()
+            uncached = Server(url, args.workers, False, tmp)
+            try:
+                for label, path in (("uncached GET /api/racks/{id}", f"/api/racks/{rack}"),
+                                    ("uncached GET /api/devices?limit=50",
+                                     "/api/devices?limit=50")):
+                    rows.append((label, wrk(uncached.base, token, "GET", path, None,
+                                            args.seconds, args.connections, tmp)))
+                    print(f"  done: {label}", flush=True)
+            finally:
+                uncached.stop()
+    finally:
+        pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    print(f"\n{args.workers} workers, {args.connections} connections, {args.seconds} s each, "
+          f"{os.cpu_count()} CPUs (PostgreSQL, Redis and wrk on the same machine)\n")
+    print(f"{'endpoint':<52} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'errors':>7}")
+    for label, r in rows:
+        errors = r["socket_errors"] + r["non_2xx"]
+        print(f"{label:<52} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} "
+              f"{r['p99']:>8.1f} {errors:>7}")
+
+
+if __name__ == "__main__":
+    main()
