@@ -5,15 +5,13 @@ from __future__ import annotations
 from pony.orm import db_session
 
 from ..domain.errors import Conflict
-from ..domain.rules import utilization
+from ..domain.rules import Placed, utilization
 from ..domain.schemas import RackIn, merge
 from .common import (
     check_rack,
     ensure_unique_name,
     get_or_404,
     page,
-    placed,
-    rack_devices,
     rack_info,
 )
 
@@ -24,17 +22,9 @@ def rack_dict(r) -> dict:
     return {"id": r.id, **{f: getattr(r, f) for f in _RACK_FIELDS}}
 
 
-def placed_device_dict(d) -> dict:
-    t = d.device_type
-    return {
-        "id": d.id, "name": d.name, "position_u": d.position_u,
-        "top_u": d.position_u + t.u_height - 1, "locked": d.locked,
-        "access_frequency": d.access_frequency, "notes": d.notes,
-        "device_type_id": t.id, "brand": t.brand.name, "model": t.model,
-        "category": t.category, "u_height": t.u_height, "width_in": t.width_in,
-        "depth_mm": t.depth_mm, "weight_kg": t.weight_kg, "power_w": t.power_w,
-        "airflow": t.airflow,
-    }
+_DETAIL_KEYS = ("id", "name", "position_u", "top_u", "locked", "access_frequency", "notes",
+                "device_type_id", "brand", "model", "category", "u_height", "width_in",
+                "depth_mm", "weight_kg", "power_w", "airflow")
 
 
 @db_session
@@ -50,15 +40,38 @@ def list_racks(db, limit: int, offset: int, q: str | None = None,
     return page(query.order_by(lambda r: (r.name, r.id)), limit, offset, rack_dict)
 
 
+# The hottest read: one joined query, rows straight to dicts. Materialising 40 devices
+# with their types and brands as Pony entities cost ~4.7 ms; this is a fraction of it.
+_RACK_DEVICES_SQL = """
+SELECT d.id, d.name, d.position_u, d.locked, d.access_frequency, d.notes,
+       t.id, b.name, t.model, t.category, t.u_height, t.width_in, t.depth_mm,
+       t.weight_kg, t.power_w, t.airflow
+FROM device d JOIN device_type t ON t.id = d.device_type_id JOIN brand b ON b.id = t.brand_id
+WHERE d.rack_id = $rack_id
+ORDER BY d.position_u DESC, d.id DESC
+"""
+_ROW_FIELDS = ("id", "name", "position_u", "locked", "access_frequency", "notes",
+               "device_type_id", "brand", "model", "category", "u_height", "width_in",
+               "depth_mm", "weight_kg", "power_w", "airflow")
+
+
 @db_session
 def get_rack(db, rack_id: int) -> dict:
     """The rack with its placed devices (top first, like an elevation) and its utilization."""
     rack = get_or_404(db.Rack, rack_id, "rack")
-    devices = rack_devices(db, rack)
+    devices = []
+    for row in db.select(_RACK_DEVICES_SQL.strip(), {"rack_id": rack.id}):
+        d = dict(zip(_ROW_FIELDS, row, strict=True))
+        d["locked"] = bool(d["locked"])
+        d["top_u"] = d["position_u"] + d["u_height"] - 1
+        devices.append(d)
     return {
         **rack_dict(rack),
-        "devices": [placed_device_dict(d) for d in reversed(devices)],
-        "utilization": utilization(rack_info(rack), [placed(d) for d in devices]),
+        "devices": [{k: d[k] for k in _DETAIL_KEYS} for d in devices],
+        "utilization": utilization(rack_info(rack), [
+            Placed(id=d["id"], name=d["name"], position_u=d["position_u"],
+                   u_height=d["u_height"], width_in=d["width_in"], depth_mm=d["depth_mm"],
+                   weight_kg=d["weight_kg"], power_w=d["power_w"]) for d in devices]),
     }
 
 
