@@ -44,6 +44,18 @@ async def test_user_add_reads_the_password_from_stdin(cli_env, monkeypatch, caps
     assert (await _login(cli_env, "root", "another long password")).status_code == 200
 
 
+async def test_user_add_exists_ok_keeps_the_existing_password(cli_env, monkeypatch, capsys):
+    assert run(monkeypatch, "user", "add", "admin", "--role", "admin",
+               stdin="the first password\n") == 0
+    # What the deployment runs on every converge: no error, and nothing changes.
+    assert run(monkeypatch, "user", "add", "admin", "--role", "admin", "--exists-ok",
+               stdin="another password!\n") == 0
+    assert "already exists (unchanged)" in capsys.readouterr().out
+    assert (await _login(cli_env, "admin", "the first password")).status_code == 200
+    # Without the flag a duplicate is still an error.
+    assert run(monkeypatch, "user", "add", "admin", stdin="another password!\n") == 1
+
+
 def test_user_add_rejects_a_short_password(cli_env, monkeypatch, capsys):
     assert run(monkeypatch, "user", "add", "bob", stdin="short\n") == 1
     assert "password" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import sys
 
 from . import __version__
 from .config import ConfigError, load_config
-from .domain.errors import DomainError
+from .domain.errors import Conflict, DomainError
 from .storage.database import SchemaError
 
 
@@ -73,7 +73,14 @@ def cmd_user_add(args, config) -> int:
 
     data = parse(UserIn, {"username": args.username, "password": _read_password(args),
                           "role": args.role})
-    user = call(users.create_user, _db(config), data)
+    try:
+        user = call(users.create_user, _db(config), data)
+    except Conflict:
+        if not args.exists_ok:
+            raise
+        # Deploy tools create the first admin on every run: an existing user is left as is.
+        print(f"user '{data.username}' already exists (unchanged)")
+        return 0
     print(f"created {user['role']} '{user['username']}' (id {user['id']})")
     return 0
 
@@ -131,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a user (password from a prompt or stdin)")
     add.add_argument("username")
     add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    add.add_argument("--exists-ok", action="store_true",
+                     help="exit 0 and change nothing when the user already exists")
     add.set_defaults(func=cmd_user_add)
     passwd = user.add_parser("passwd", help="set a password (from a prompt or stdin)")
     passwd.add_argument("username")
