@@ -1,4 +1,5 @@
-# HomeRack developer entry points. `make dev` runs HomeRack, `make test` runs every test.
+# HomeRack developer entry points. `make dev` runs HomeRack, `make test` runs every test,
+# `make lab` deploys the production stack with Ansible into a local container.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -6,12 +7,12 @@ BIN    := $(VENV)/bin
 export HOMERACK_TEST_POSTGRES ?= postgresql:///postgres
 export HOMERACK_TEST_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services venv clean
+.PHONY: dev test pytest lint ansible-lint molecule lab lab-destroy services venv clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,deploy]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -22,12 +23,34 @@ dev: venv
 	-$(BIN)/homerack demo
 	$(BIN)/homerack serve --host 127.0.0.1 --port 8000
 
-## Run every test against real PostgreSQL and SQLite, after the linters.
-test: venv services lint
+## Run every test: linters, the Python tests against real PostgreSQL and SQLite, then the
+## Ansible deployment in Molecule (site.yml on Debian 12 and 13 systemd containers).
+test: venv services lint ansible-lint pytest molecule
+
+pytest: venv services
 	$(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .
+
+## yamllint + ansible-lint (production profile) over the whole repository, and a check that
+## the root group_vars/ load for playbooks under playbooks/.
+ansible-lint: venv
+	$(BIN)/yamllint .
+	$(BIN)/ansible-lint
+	$(BIN)/ansible-playbook playbooks/show-settings.yml
+	$(BIN)/ansible-playbook -i inventory/lab playbooks/show-settings.yml
+
+## site.yml in Molecule: scenarios default (Debian 12) and trixie (Debian 13), with timings.
+molecule: venv
+	bash scripts/molecule.sh
+
+## The lab: lampadas.local in a local container, deployed by site.yml (needs Docker or root).
+lab: venv
+	bash scripts/lab.sh
+
+lab-destroy:
+	bash scripts/lab.sh destroy
 
 services:
 	bash scripts/test-services.sh

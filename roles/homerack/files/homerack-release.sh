@@ -2,10 +2,9 @@
 # Controller-side release builder for the homerack role (runs on the Ansible controller).
 #
 #   homerack-release.sh id SRC
-#       Print "<version> <release-id>". The id is <version>-<short sha of the last commit
-#       touching pyproject.toml or app/> and, when the app's files differ from that commit,
-#       "-dirty-<8 hex of a hash over the diff and the untracked files>". Commits that only
-#       touch roles/, docs/ ... keep the id, so they trigger no rebuild and no restart.
+#       Print "<version> <release-id>". The id is <version>-<12 hex of a hash over the paths
+#       and contents of pyproject.toml and app/>. Changes elsewhere (roles/, docs/, README)
+#       keep the id, so they trigger no rebuild and no restart.
 #   homerack-release.sh build SRC OUT PYVER ARCH GLIBC PYTHON
 #       Build OUT/release.tar (wheels/ = the app wheel and every dependency as wheels for
 #       CPython PYVER (x.y.z) on manylinux ARCH up to glibc GLIBC; www/ = the static site) with the
@@ -19,24 +18,15 @@ ID_PATHS=(pyproject.toml app)
 BUILD_PATHS=(pyproject.toml README.md app)
 
 release_id() {
-    local src=$1 version sha hash
+    local src=$1 version hash
     version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$src/app/homerack/__init__.py")
     [[ -n $version ]] || { echo "no __version__ in $src/app/homerack/__init__.py" >&2; exit 1; }
-    if ! git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-        hash=$(cd "$src" && find "${ID_PATHS[@]}" -type f ! -path '*/__pycache__/*' \
-                   ! -path '*.egg-info/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
-        echo "$version $version-nogit-${hash:0:8}"
-        return
-    fi
-    sha=$(git -C "$src" log -1 --format=%h -- "${ID_PATHS[@]}")
-    if [[ -z $(git -C "$src" status --porcelain -- "${ID_PATHS[@]}") ]]; then
-        echo "$version $version-$sha"
-        return
-    fi
-    hash=$( { git -C "$src" diff HEAD --binary -- "${ID_PATHS[@]}"
-              git -C "$src" ls-files -o --exclude-standard -z -- "${ID_PATHS[@]}" \
-                  | (cd "$src" && xargs -0 -r sha256sum); } | sha256sum)
-    echo "$version $version-$sha-dirty-${hash:0:8}"
+    # A hash of the content (paths and bytes), not of git history: the same code gets the same
+    # id whether it is committed, uncommitted or not in git at all.
+    hash=$(cd "$src" && find "${ID_PATHS[@]}" -type f ! -path '*/__pycache__/*' \
+               ! -path '*.egg-info/*' ! -name '*.py[co]' -print0 | LC_ALL=C sort -z \
+               | xargs -0 sha256sum | sha256sum)
+    echo "$version $version-${hash:0:12}"
 }
 
 # Download wheels for the target into $tmp/wheels: fetch REQUIREMENT... Requirements
