@@ -100,9 +100,9 @@ class Cache:
     key from all hitting the database (stampede guard); TTLs get ±10 % jitter.
     """
 
-    LOCK_MS = 2000
-    WAIT_STEPS = 20
-    WAIT_S = 0.01
+    LOCK_MS = 2000      # a loader that dies frees the key after this long
+    WAIT_STEPS = 50     # others poll for its value for up to 1 s, then load it themselves
+    WAIT_S = 0.02
 
     def __init__(self, redis: Redis, ttl_seconds: int):
         self.redis = redis
