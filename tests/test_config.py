@@ -2,7 +2,7 @@
 
 import pytest
 
-from homerack.config import ConfigError, load_config
+from homerack.config import ConfigError, load_config, parse_rate
 
 SECRET = "s" * 40
 
@@ -41,6 +41,13 @@ def test_secret_key_serves_when_no_jwt_secret():
     ("HOMERACK_CORS_ORIGINS", "example.com", "origin"),
     ("HOMERACK_CORS_ORIGINS", "https://ok.example,ftp://x", "origin"),
     ("HOMERACK_REDIS_URL", "localhost:6379", "redis://"),
+    ("HOMERACK_RATE_LIMIT", "fast", "20/s"),
+    ("HOMERACK_RATE_LIMIT", "10/d", "20/s"),
+    ("HOMERACK_RATE_LIMIT", "0/s", "at least 1"),
+    ("HOMERACK_LOGIN_RATE_LIMIT", "5/m burst", "20/s"),
+    ("HOMERACK_ACCESS_LOG", "maybe", "true or false"),
+    ("HOMERACK_TRUSTED_NETWORKS", "10.0.0.0/8,lan", "network"),
+    ("HOMERACK_CACHE_TTL_SECONDS", "-1", "between"),
 ])
 def test_invalid_values_name_the_variable(tmp_path, variable, value, words):
     env = {"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET, variable: value}
@@ -63,3 +70,23 @@ def test_relative_sqlite_paths_resolve_against_the_working_directory(tmp_path, m
     assert bind_arguments("sqlite:///var/db.sqlite3")["filename"] == str(
         tmp_path.resolve() / "var" / "db.sqlite3")
     assert bind_arguments("sqlite:////srv/db.sqlite3")["filename"] == "/srv/db.sqlite3"
+
+
+@pytest.mark.parametrize(("raw", "count", "period", "burst"), [
+    ("20/s", 20, 1, 20), ("600/m burst 100", 600, 60, 100), ("5/h", 5, 3600, 5),
+    (" 10/M  BURST 3 ", 10, 60, 3),
+])
+def test_rates_are_parsed(raw, count, period, burst):
+    rate = parse_rate("X", raw)
+    assert (rate.count, rate.period, rate.burst) == (count, period, burst)
+    assert rate.interval == pytest.approx(period / count)
+
+
+def test_rate_limits_can_be_turned_off(tmp_path):
+    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET,
+                          "HOMERACK_RATE_LIMIT": "off", "HOMERACK_LOGIN_RATE_LIMIT": "OFF"})
+    assert config.rate_limit is None and config.login_rate_limit is None
+    defaults = load_config({"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET})
+    assert str(defaults.rate_limit) == "50/1s burst 100"
+    assert str(defaults.login_rate_limit) == "10/60s burst 5"
+

@@ -235,3 +235,18 @@ async def test_concurrent_misses_load_once(config, redis_db, lab):
         object.__setattr__(crud, "get", real)
     assert {r.status_code for r in results} == {200}
     assert calls == 1  # the stampede guard let one request load; the others waited
+
+
+async def test_detailed_health_is_for_admins_or_trusted_networks(config):
+    # The test client's address (127.0.0.1) is not trusted here.
+    async with app_with(config, trusted_networks=("10.0.0.0/8",)) as c:
+        api = Api(c)
+        for path in ("/api/health/detailed", "/api/health/cache/stats"):
+            assert (await api.get(path, role=None)).status_code == 403
+            assert (await api.get(path, role="editor")).status_code == 403
+            assert (await api.get(path, role="admin")).status_code == 200
+        body = (await api.get("/api/health/detailed", role="admin")).json
+        assert body["database"]["status"] == "ok" and body["pid"] > 0
+        assert "secret" not in str(body).lower() and config.jwt_secret not in str(body)
+    async with app_with(config) as c:  # default: loopback is trusted
+        assert (await Api(c).get("/api/health/detailed", role=None)).status_code == 200
