@@ -215,3 +215,18 @@ async def test_concurrent_placements_cannot_both_take_a_unit(api, lab):
     at_six = [d for d in (await api.get(f"/api/racks/{lab['rack']['id']}")).json["devices"]
               if d["position_u"] == 6]
     assert len(at_six) == 1
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), [
+    ("GET", "/api/racks/3000000000", None, 404),
+    ("GET", "/api/racks/99999999999999999999", None, 404),
+    ("POST", "/api/racks/99999999999999999999/optimize", {}, 404),
+    ("GET", "/api/devices?rack_id=99999999999999", None, 400),
+    ("GET", "/api/racks?offset=99999999999999999", None, 400),
+    ("GET", "/api/racks/1/elevation.svg?positions=99999999999:1", None, 400),
+    ("POST", "/api/devices", {"name": "x", "device_type_id": 3000000000}, 422),
+])
+async def test_out_of_range_ids_are_client_errors(api, method, path, body, status):
+    # Ids beyond the INTEGER keys used to reach the database (or orjson) and answer 500.
+    res = await api._call(method, path, json=body)
+    assert res.status_code == status, res.text

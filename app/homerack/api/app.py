@@ -23,6 +23,7 @@ from . import (
     transfer,
     users,
 )
+from .common import BoundedInt
 from .openapi import OpenApiResource, build
 from .runtime import Runtime
 
@@ -51,6 +52,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
     app.req_options.strip_url_path_trailing_slash = True
+    app.router_options.converters["int"] = BoundedInt  # before any route is added
     errors.register(app)
 
     openapi = OpenApiResource()

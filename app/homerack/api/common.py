@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import falcon
 import orjson
+from falcon.routing.converters import IntConverter
 
-from ..domain.schemas import parse
+from ..domain.schemas import MAX_ID, parse
 
 MAX_LIMIT = 500
 
@@ -23,8 +24,16 @@ async def json_body(req):
 
 def paging(req) -> tuple[int, int]:
     limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=50)
-    offset = req.get_param_as_int("offset", min_value=0, default=0)
+    offset = req.get_param_as_int("offset", min_value=0, max_value=MAX_ID, default=0)
     return limit, offset
+
+
+class BoundedInt(IntConverter):
+    """``{id:int}`` in routes: ids fit the INTEGER keys, so a larger one is a 404, not a
+    database error."""
+
+    def __init__(self, num_digits=None, min=1, max=MAX_ID):
+        super().__init__(num_digits, min, max)
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Filter:
 
     def read(self, req):
         if self.kind is int:
-            return req.get_param_as_int(self.name, min_value=1)
+            return req.get_param_as_int(self.name, min_value=1, max_value=MAX_ID)
         if self.kind is bool:
             return req.get_param_as_bool(self.name)
         value = req.get_param(self.name)

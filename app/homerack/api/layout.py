@@ -9,7 +9,7 @@ import falcon
 from ..domain import optimizer
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
-from ..domain.schemas import OptimizeIn, parse
+from ..domain.schemas import MAX_ID, OptimizeIn, parse
 from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
 from ..security import ROLE_RANK
 from ..storage import layout
@@ -67,9 +67,11 @@ def _positions_param(req) -> dict[int, int]:
         if not item.strip():
             continue
         ident, sep, unit = item.strip().partition(":")
-        if not (sep and ident.isdigit() and unit.isdigit() and int(ident) and int(unit)):
+        if not (sep and ident.isdigit() and unit.isdigit() and 0 < int(ident) <= MAX_ID
+                and 0 < int(unit) <= 60):
             raise falcon.HTTPInvalidParam(
-                f"'{item.strip()[:40]}' is not <device id>:<unit> (both positive integers)",
+                f"'{item.strip()[:40]}' is not <device id>:<unit> (a device id and a unit "
+                "from 1 to 60)",
                 "positions")
         out[int(ident)] = int(unit)
     return out

@@ -61,7 +61,8 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 Notes = Annotated[str, StringConstraints(max_length=5000)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
                 AfterValidator(_http_url)]
-Id = Annotated[int, Field(ge=1)]
+MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kilograms = Annotated[float, Field(ge=0, le=5000)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
 DepthMm = Annotated[int, Field(ge=1, le=2000)]
