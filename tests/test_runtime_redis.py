@@ -14,7 +14,11 @@ import redis
 from conftest import Api
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
+from homerack.api.runtime import COMPUTE_QUEUE
+from homerack.cache import Cache, connect
+from homerack.cache import Redis as RedisLink
 from homerack.config import parse_rate
+from homerack.domain import optimizer
 
 REDIS_URL = os.environ.get("HOMERACK_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
@@ -250,3 +254,69 @@ async def test_detailed_health_is_for_admins_or_trusted_networks(config):
         assert "secret" not in str(body).lower() and config.jwt_secret not in str(body)
     async with app_with(config) as c:  # default: loopback is trusted
         assert (await Api(c).get("/api/health/detailed", role=None)).status_code == 200
+
+
+async def test_invalidation_ignores_an_open_breaker(redis_db):
+    # Two workers' caches on the same Redis; A's breaker is open after a hiccup.
+    a, b = Cache(RedisLink(connect(REDIS_URL)), 60), Cache(RedisLink(connect(REDIS_URL)), 60)
+    try:
+        async def old():
+            return {"v": "old"}
+
+        async def new():
+            return {"v": "new"}
+
+        assert await b.get_or_load("ns", "k", old) == {"v": "old"}
+        a.redis._open_until = time.monotonic() + 60
+        await a.invalidate("ns")
+        assert await b.get_or_load("ns", "k", new) == {"v": "new"}
+    finally:
+        await a.redis.close()
+        await b.redis.close()
+
+
+async def test_a_failed_invalidation_stays_pending_and_bypasses_the_cache(redis_db):
+    broken = Cache(RedisLink(connect(closed_port_url())), 60)
+    loads = 0
+
+    async def load():
+        nonlocal loads
+        loads += 1
+        return loads
+
+    await broken.invalidate("ns")
+    assert broken._pending == {"ns"}
+    assert [await broken.get_or_load("ns", "k", load) for _ in range(2)] == [1, 2]
+    await broken.redis.close()
+
+
+async def test_free_text_searches_are_not_cached(config, redis_db, lab):
+    async with app_with(config, redis_url=REDIS_URL) as c:
+        api = Api(c)
+        for q in ("main", "mai", "ma"):
+            assert (await api.get("/api/racks", params={"q": q})).status_code == 200
+        assert not list(redis_db.scan_iter("homerack:c:*"))
+        await api.get("/api/racks")  # an unfiltered list is
+        assert list(redis_db.scan_iter("homerack:c:racks:*"))
+
+
+async def test_optimizer_queue_is_bounded(config, lab, monkeypatch):
+    started, release = threading.Semaphore(0), threading.Event()
+    real = optimizer.optimize
+
+    def held(*args, **kwargs):
+        started.release()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimizer, "optimize", held)
+    async with app_with(config) as c:
+        api = Api(c)
+        path = f"/api/racks/{lab['rack']['id']}/optimize"
+        queued = [asyncio.create_task(api.post(path, json={})) for _ in range(COMPUTE_QUEUE)]
+        assert await asyncio.to_thread(started.acquire, True, 10)  # one runs, three wait
+        await asyncio.sleep(0.2)
+        busy = await api.post(path, json={})
+        assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*queued)] == [200] * COMPUTE_QUEUE

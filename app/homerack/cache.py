@@ -107,6 +107,7 @@ class Cache:
     def __init__(self, redis: Redis, ttl_seconds: int):
         self.redis = redis
         self.ttl = ttl_seconds
+        self._pending: set[str] = set()  # namespaces whose invalidation has not reached Redis
 
     @property
     def enabled(self) -> bool:
@@ -114,7 +115,9 @@ class Cache:
 
     async def get_or_load(self, namespace: str, key: str,
                           load: Callable[[], Awaitable[Any]]) -> Any:
-        if not self.enabled:
+        if self._pending and self.redis.available:
+            await self._bump_pending()
+        if not self.enabled or namespace in self._pending:
             return await load()
         gen_key, value_key = f"{PREFIX}gen:{namespace}", f"{PREFIX}c:{namespace}:{key}"
         got = await self.redis.call("cache_get", lambda r: r.mget(gen_key, value_key))
@@ -158,17 +161,33 @@ class Cache:
         return (orjson.loads(body),) if stored_gen == gen else None
 
     async def invalidate(self, *namespaces: str) -> None:
-        """Call after the write committed."""
+        """Call after the write committed. Not subject to the circuit breaker: a skipped
+        bump would let every other worker serve the old data until the TTL. A bump that
+        fails stays pending; this worker retries it before its next cache read and,
+        until it succeeds, reads those namespaces from the database."""
         if not self.enabled or not namespaces:
             return
+        self._pending.update(namespaces)
+        await self._bump_pending()
+
+    async def _bump_pending(self) -> None:
+        names = sorted(self._pending)
 
         async def bump(r: aioredis.Redis) -> None:
             async with r.pipeline(transaction=False) as pipe:
-                for ns in namespaces:
+                for ns in names:
                     pipe.incr(f"{PREFIX}gen:{ns}")
                 await pipe.execute()
 
-        await self.redis.call("cache_invalidate", bump)
+        try:
+            await bump(self.redis.client)
+        except (TimeoutError, RedisError, OSError) as exc:
+            REDIS_ERRORS.labels("cache_invalidate").inc()
+            log.error("could not invalidate the cache of %s (%s); other workers may serve "
+                      "it stale for up to %d s", ", ".join(names), exc.__class__.__name__,
+                      self.ttl)
+            return
+        self._pending.difference_update(names)
 
     async def stats(self) -> dict:
         """Hits and misses of this worker's process, keys and memory of the Redis."""

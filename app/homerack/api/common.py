@@ -97,7 +97,11 @@ class CrudResource:
         self.write_role = crud.write_role
 
     async def _read(self, key: tuple, fn, *args, **kwargs):
-        if self.crud.cache is None:
+        # Free-text searches are not cached: any client could mint endless keys and push
+        # the rate-limit state out of Redis (allkeys-lru).
+        free_text = any(f.kind is str and not f.choices and kwargs.get(f.name)
+                        for f in self.crud.filters)
+        if self.crud.cache is None or free_text:
             return await self.rt.run(fn, *args, **kwargs)
         return await self.rt.cache.get_or_load(
             self.crud.cache, cache_key(self.crud.kind, *key),

@@ -10,6 +10,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import falcon
+
 from .. import storage
 from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
@@ -17,6 +19,7 @@ from ..metrics import DB_SESSION
 from ..storage.database import open_database
 
 log = logging.getLogger("homerack")
+COMPUTE_QUEUE = 4  # optimizer runs per worker, running or waiting
 
 
 class Runtime:
@@ -35,6 +38,7 @@ class Runtime:
         # CPU-bound work (the optimizer) gets its own thread so a long run never takes a
         # DB slot; one per worker, since the GIL would only interleave two runs anyway.
         self.compute_executor: ThreadPoolExecutor | None = None
+        self._computing = 0
         self._threads = 0
         self._lock = threading.Lock()
         self.started_at: float | None = None
@@ -100,6 +104,17 @@ class Runtime:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def compute(self, fn, *args, **kwargs):
-        """Run CPU-bound pure work (the optimizer) off the event loop and the DB pool."""
-        call = functools.partial(fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.compute_executor, call)
+        """Run CPU-bound pure work (the optimizer) off the event loop and the DB pool.
+        At most COMPUTE_QUEUE jobs per worker (running or waiting): more would only wait
+        past the proxy's timeout while their work still runs, so they get a 503."""
+        if self._computing >= COMPUTE_QUEUE:
+            raise falcon.HTTPServiceUnavailable(
+                title="Busy", description="the optimizer is busy with other runs; retry shortly",
+                retry_after=2)
+        self._computing += 1
+        try:
+            call = functools.partial(fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self.compute_executor,
+                                                                    call)
+        finally:
+            self._computing -= 1
