@@ -34,8 +34,9 @@ keepalive = _int("HOMERACK_KEEPALIVE", 75)
 
 # X-Forwarded-For/-Proto are trusted from these peers. Over a unix socket the peer has no
 # address, so only "*" makes uvicorn read the headers. That is safe here: the socket is
-# mode 0660 group www-data (only nginx connects), and the optional TCP listener is
-# reachable from the web hosts only (firewall + IPAddressAllow). nginx must *set*
+# mode 0660 group www-data (only nginx connects). Under socket activation `bind` keeps its
+# unix default, so "*" also covers the optional TCP listener of homerack.socket, which only
+# the web hosts reach (firewall + IPAddressAllow, localhost excluded). nginx must *set*
 # X-Forwarded-For to $remote_addr, not append to a client-supplied one.
 _unix_only = all(b.startswith("unix:") for b in bind)
 forwarded_allow_ips = os.environ.get("HOMERACK_FORWARDED_ALLOW_IPS",
