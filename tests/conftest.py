@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+import threading
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import falcon.testing
@@ -19,6 +21,7 @@ import pytest
 from homerack import security
 from homerack.api.app import create_app
 from homerack.config import Config
+from homerack.domain import optimizer
 from homerack.storage.database import upgrade
 
 TABLES = ("connection", "device", "device_type", "rack", "brand", "app_user")
@@ -157,3 +160,21 @@ async def lab(api) -> dict:
                                                   "cable_type": "cat6", "count": 2})
     return {"brands": (ubi, dell), "switch": switch, "server": server, "small": small,
             "rack": rack, "sw": sw, "srv": srv, "cable": cable}
+
+
+@pytest.fixture
+def held_optimizer(monkeypatch):
+    """Holds each optimizer run (the real one still runs) until ``release`` is set, so a
+    test can act while a run is in flight. ``started`` counts the runs that began."""
+    started, release = threading.Semaphore(0), threading.Event()
+    real = optimizer.optimize
+
+    def held(*args, **kwargs):
+        started.release()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimizer, "optimize", held)
+    yield SimpleNamespace(started=started, release=release)
+    release.set()
+

@@ -1,7 +1,6 @@
 """Optimizer, cable BOM and elevation routes, on SQLite and on real PostgreSQL."""
 
 import asyncio
-import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -82,22 +81,13 @@ async def test_apply_of_a_stale_proposal_is_refused(api, lab):
     assert await positions(api, lab["rack"]["id"]) == {"core": 9, "pve1": 1}
 
 
-async def test_apply_refuses_when_the_rack_changes_while_optimizing(api, lab, monkeypatch):
-    # Hold the optimizer (the real one still runs) until a concurrent edit has committed.
-    started, release = threading.Event(), threading.Event()
-    real = optimizer.optimize
-
-    def held(*args, **kwargs):
-        started.set()
-        release.wait(10)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(optimizer, "optimize", held)
+async def test_apply_refuses_when_the_rack_changes_while_optimizing(api, lab, held_optimizer):
+    # The optimizer is held until a concurrent edit has committed.
     run = asyncio.create_task(api.post(optimize_path(lab), json={"apply": True}))
-    assert await asyncio.to_thread(started.wait, 10)
+    assert await asyncio.to_thread(held_optimizer.started.acquire, True, 10)
     edit = await api.patch(f"/api/devices/{lab['sw']['id']}", json={"position_u": 7})
     assert edit.status_code == 200
-    release.set()
+    held_optimizer.release.set()
     res = await run
     assert res.status_code == 409, res.text
     assert await positions(api, lab["rack"]["id"]) == {"core": 7, "pve1": 1}

@@ -18,7 +18,6 @@ from homerack.api.runtime import COMPUTE_QUEUE
 from homerack.cache import Cache, connect
 from homerack.cache import Redis as RedisLink
 from homerack.config import parse_rate
-from homerack.domain import optimizer
 
 REDIS_URL = os.environ.get("HOMERACK_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
@@ -300,16 +299,8 @@ async def test_free_text_searches_are_not_cached(config, redis_db, lab):
         assert list(redis_db.scan_iter("homerack:c:racks:*"))
 
 
-async def test_optimizer_queue_is_bounded(config, lab, monkeypatch):
-    started, release = threading.Semaphore(0), threading.Event()
-    real = optimizer.optimize
-
-    def held(*args, **kwargs):
-        started.release()
-        release.wait(10)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(optimizer, "optimize", held)
+async def test_optimizer_queue_is_bounded(config, lab, held_optimizer):
+    started, release = held_optimizer.started, held_optimizer.release
     async with app_with(config) as c:
         api = Api(c)
         path = f"/api/racks/{lab['rack']['id']}/optimize"
