@@ -13,6 +13,29 @@ from .limits import check_login
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def bearer_claims(req, secret: str) -> dict:
+    """The verified claims of the request's bearer token; 401 when missing or invalid."""
+    scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise falcon.HTTPUnauthorized(
+            title="Authentication required",
+            description="send 'Authorization: Bearer <token>' (POST /api/auth/login)",
+            challenges=["Bearer"])
+    try:
+        return security.read_token(secret, token.strip())
+    except security.InvalidToken as exc:
+        raise falcon.HTTPUnauthorized(title="Invalid token", description=str(exc),
+                                      challenges=['Bearer error="invalid_token"']) from None
+
+
+def require_role(claims: dict, needed: str, doing: str = "this") -> None:
+    """403 unless the token's role is at least ``needed``."""
+    if security.ROLE_RANK[claims["role"]] < security.ROLE_RANK[needed]:
+        raise falcon.HTTPForbidden(
+            title="Forbidden",
+            description=f"{doing} needs the {needed} role; you are {claims['role']}")
+
+
 class AuthMiddleware:
     """Every /api route needs a valid token unless its resource says ``public = True``.
 
@@ -28,23 +51,10 @@ class AuthMiddleware:
     async def process_resource(self, req, resp, resource, params) -> None:
         if resource is None or getattr(resource, "public", False) or req.method == "OPTIONS":
             return
-        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise falcon.HTTPUnauthorized(
-                title="Authentication required",
-                description="send 'Authorization: Bearer <token>' (POST /api/auth/login)",
-                challenges=["Bearer"])
-        try:
-            claims = security.read_token(self.secret, token.strip())
-        except security.InvalidToken as exc:
-            raise falcon.HTTPUnauthorized(title="Invalid token", description=str(exc),
-                                          challenges=['Bearer error="invalid_token"']) from None
+        claims = bearer_claims(req, self.secret)
         needed = (getattr(resource, "read_role", "viewer") if req.method in _SAFE
                   else getattr(resource, "write_role", "editor"))
-        if security.ROLE_RANK[claims["role"]] < security.ROLE_RANK[needed]:
-            raise falcon.HTTPForbidden(
-                title="Forbidden",
-                description=f"this needs the {needed} role; you are {claims['role']}")
+        require_role(claims, needed)
         req.context.user = claims
 
 

@@ -18,8 +18,9 @@ import time
 
 import falcon
 
-from .. import __version__, security
+from .. import __version__
 from ..storage.database import pending_migrations
+from .auth import bearer_claims
 
 _PUBLIC = {"tags": ["health"], "security": []}
 
@@ -96,12 +97,11 @@ class HealthResource:
                 return
         except ValueError:
             pass
-        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
         try:
-            claims = security.read_token(self.rt.config.jwt_secret, token.strip())
-        except security.InvalidToken:
-            claims = None
-        if scheme.lower() != "bearer" or claims is None or claims["role"] != "admin":
+            admin = bearer_claims(req, self.rt.config.jwt_secret)["role"] == "admin"
+        except falcon.HTTPUnauthorized:
+            admin = False
+        if not admin:
             raise falcon.HTTPForbidden(title="Forbidden", description=(
                 "detailed health is for admins or clients on HOMERACK_TRUSTED_NETWORKS"))
 

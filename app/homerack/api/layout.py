@@ -11,8 +11,8 @@ from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.schemas import MAX_ID, OptimizeIn, parse
 from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
-from ..security import ROLE_RANK
 from ..storage import layout
+from .auth import require_role
 from .common import RACKS_WRITE, json_body
 
 # Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
@@ -105,10 +105,9 @@ class LayoutResource:
 
     async def on_post_optimize(self, req, resp, id: int) -> None:
         body = parse(OptimizeIn, await json_body(req))
-        if body.apply and ROLE_RANK[req.context.user["role"]] < ROLE_RANK["editor"]:
-            raise falcon.HTTPForbidden(title="Forbidden", description=(
-                f"applying a layout needs the editor role; you are "
-                f"{req.context.user['role']} (send apply: false for a proposal)"))
+        if body.apply:
+            require_role(req.context.user, "editor",
+                         "applying a layout (send apply: false for a proposal)")
         plan = await self.rt.run(layout.load_plan, id, body.add_device_ids)
         weights = optimizer.Weights(**body.weights.model_dump())
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -120,8 +121,9 @@ def open_database(url: str) -> Database:
     return db
 
 
-def shipped_migrations() -> list[str]:
-    return sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
+@functools.cache  # the release's files never change under a running process
+def shipped_migrations() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))
 
 
 @db_session
