@@ -124,7 +124,7 @@ def metric(text: str, name: str, **labels) -> float:
     want = [f'{k}="{v}"' for k, v in labels.items()]
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") and all(w in line for w in want):
+        if line.startswith((name + "{", name + " ")) and all(w in line for w in want):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -150,6 +150,23 @@ def test_metrics_are_summed_across_workers(server):
                    status="200")
     assert after - before == sent  # every worker's share, not one worker's
     assert metric(text, "homerack_build_info") == 1
+    assert metric(text, "homerack_workers") == 2  # one per live worker, summed
+
+
+def test_a_dead_worker_leaves_the_workers_gauge(server):
+    """The workers gauge counts live workers: a killed worker's 1 goes, its replacement's
+    comes (the service-down alert and the dashboard read it)."""
+    sock = server["sock"]
+    pid = request(sock, "GET", "/api/health/detailed")[2]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pids = {request(sock, "GET", "/api/health/detailed")[2]["pid"] for _ in range(8)}
+        if pid not in pids and metric(request(sock, "GET", "/metrics")[2],
+                                      "homerack_workers") == 2:
+            break
+        time.sleep(0.2)
+    assert metric(request(sock, "GET", "/metrics")[2], "homerack_workers") == 2
 
 
 def test_request_id_goes_through_gunicorn(server):

@@ -15,7 +15,7 @@ import falcon
 from .. import storage
 from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
-from ..metrics import DB_SESSION
+from ..metrics import DB_SESSION, WORKERS
 from ..storage.database import open_database
 
 log = logging.getLogger("homerack")
@@ -69,6 +69,7 @@ class Runtime:
             if await self.redis.ping() is None:
                 log.warning("redis is not reachable; serving without cache (fail open)")
         self.started_at = time.time()
+        WORKERS.set(1)
 
     async def process_shutdown(self, scope, event) -> None:
         await self.redis.close()
