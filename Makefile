@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export HOMERACK_TEST_POSTGRES ?= postgresql:///postgres
 export HOMERACK_TEST_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test pytest lint ansible-lint molecule lab lab-destroy services venv clean
+.PHONY: dev test pytest lint ansible-lint alerts molecule lab lab-destroy services venv clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,10 @@ dev: venv
 	-$(BIN)/homerack demo
 	$(BIN)/homerack serve --host 127.0.0.1 --port 8000
 
-## Run every test: linters, the Python tests against real PostgreSQL and SQLite, then the
-## Ansible deployment in Molecule (site.yml on Debian 12 and 13 systemd containers).
-test: venv services lint ansible-lint pytest molecule
+## Run every test: linters, the alert rules' unit tests, the Python tests against real
+## PostgreSQL and SQLite, then the Ansible deployment in Molecule (site.yml on Debian 12 and 13
+## systemd containers).
+test: venv services lint ansible-lint alerts pytest molecule
 
 pytest: venv services
 	$(BIN)/pytest
@@ -40,6 +41,12 @@ ansible-lint: venv
 	$(BIN)/ansible-lint
 	$(BIN)/ansible-playbook playbooks/show-settings.yml
 	$(BIN)/ansible-playbook -i inventory/lab playbooks/show-settings.yml
+
+## Prometheus alert rules: syntax check, then their promtool unit tests (promtool from PATH or
+## from Debian's prometheus package, unpacked into ~/.cache; see scripts/promtool.sh).
+alerts:
+	bash scripts/promtool.sh check rules roles/prometheus/files/homerack-alerts.yml
+	bash scripts/promtool.sh test rules tests/prometheus/homerack-alerts.test.yml
 
 ## site.yml in Molecule: scenarios default (Debian 12) and trixie (Debian 13), with timings.
 molecule: venv
