@@ -17,9 +17,11 @@ Standard library only: it runs with the system's python3 on the database host.
 
 import argparse
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,11 +35,12 @@ DATABASE = os.environ.get("HOMERACK_BACKUP_DATABASE", "homerack")
 _uploads = os.environ.get("HOMERACK_BACKUP_UPLOADS", "/var/lib/homerack/uploads")
 UPLOADS = Path(_uploads) if _uploads else None
 RETENTION_DAYS = int(os.environ.get("HOMERACK_BACKUP_RETENTION_DAYS", "7"))
-TEXTFILE_DIR = Path(os.environ.get("HOMERACK_BACKUP_TEXTFILE_DIR",
-                                   "/var/lib/prometheus/node-exporter"))
+_textfile = os.environ.get("HOMERACK_BACKUP_TEXTFILE_DIR", "/var/lib/prometheus/node-exporter")
+TEXTFILE_DIR = Path(_textfile) if _textfile else None
 RELEASE_LINK = Path(os.environ.get("HOMERACK_BACKUP_RELEASE_LINK", "/opt/homerack/current"))
 PREFIX, INCOMPLETE = "homerack-", ".incomplete-"
 STAMP = "%Y%m%dT%H%M%SZ"
+SET_NAME = re.compile(r"^homerack-\d{8}T\d{6}Z$")
 
 
 class BackupError(Exception):
@@ -113,16 +116,59 @@ def sets() -> list[Path]:
     if not BACKUP_DIR.is_dir():
         return []
     return sorted((p for p in BACKUP_DIR.iterdir()
-                   if p.is_dir() and p.name.startswith(PREFIX)
+                   if p.is_dir() and SET_NAME.match(p.name)
                    and (p / "manifest.json").is_file()), reverse=True)
 
 
 def manifest_of(set_dir: Path) -> dict:
-    return json.loads((set_dir / "manifest.json").read_text())
+    try:
+        return json.loads((set_dir / "manifest.json").read_text())
+    except ValueError as exc:
+        raise BackupError(f"{set_dir.name}: manifest.json is not valid JSON ({exc})") from None
+
+
+def size_of(manifest: dict) -> int:
+    return sum(f["bytes"] for f in manifest["files"].values())
 
 
 def set_time(set_dir: Path) -> dt.datetime:
     return dt.datetime.strptime(set_dir.name[len(PREFIX):], STAMP).replace(tzinfo=dt.UTC)
+
+
+def copy_uploads(dest_dir: Path) -> int:
+    """Copy the logo files; a missing or unreadable directory fails the run (a backup
+    without its logos must not look good). Hidden files are the app's uploads in progress;
+    a logo deleted meanwhile is simply not in the set (the dump was taken first)."""
+    if not UPLOADS.is_dir():
+        raise BackupError(f"the uploads directory {UPLOADS} does not exist")
+
+    def unreadable(exc: OSError) -> None:
+        raise BackupError(f"cannot read the uploads: {exc}")
+
+    copied = 0
+    for root, dirs, names in os.walk(UPLOADS, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            src = Path(root) / name
+            dest = dest_dir / src.relative_to(UPLOADS)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(src, dest)
+            except FileNotFoundError:
+                continue
+            copied += 1
+    return copied
+
+
+def locked() -> int:
+    """One run at a time (a manual run beside the timer's): an exclusive lock on the dir."""
+    fd = os.open(BACKUP_DIR, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise BackupError(f"another backup is running in {BACKUP_DIR}") from None
+    return fd
 
 
 def run(_args) -> None:
@@ -130,22 +176,18 @@ def run(_args) -> None:
     now = dt.datetime.now(dt.UTC)
     name = PREFIX + now.strftime(STAMP)
     BACKUP_DIR.mkdir(mode=0o700, exist_ok=True)
+    lock = locked()
     work = Path(tempfile.mkdtemp(prefix=INCOMPLETE, dir=BACKUP_DIR))
     try:
         # The database first: logo files are content-addressed and only ever added, so
         # uploads copied after the dump hold every logo the dump refers to.
         dump = work / "database.dump"
         subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                        f"--file={dump}", DATABASE], check=True)
+                        "--lock-wait-timeout=60s", f"--file={dump}", DATABASE],
+                       check=True, capture_output=True, text=True)
         counts, applied = row_counts(), schema()
         log(f"dumped database {DATABASE}: {sum(counts.values())} rows in {len(counts)} tables")
-        logos = 0
-        if UPLOADS is not None and UPLOADS.is_dir():
-            for src in sorted(p for p in UPLOADS.rglob("*") if p.is_file()):
-                dest = work / "uploads" / src.relative_to(UPLOADS)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-                logos += 1
+        logos = copy_uploads(work / "uploads") if UPLOADS is not None else 0
         log(f"copied {logos} uploaded files from {UPLOADS}")
         manifest = {
             "format": 1,
@@ -168,8 +210,9 @@ def run(_args) -> None:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    size = sum(meta["bytes"] for meta in manifest["files"].values())
-    log(f"backup {name} complete: {size} bytes, {manifest['duration_seconds']} s, "
+    finally:
+        os.close(lock)
+    log(f"backup {name} complete: {size_of(manifest)} bytes, {manifest['duration_seconds']} s, "
         f"release {manifest['release']}, schema {applied[-1] if applied else 'empty'}")
     prune(_args)
 
@@ -193,9 +236,8 @@ def list_sets(_args) -> None:
     now = dt.datetime.now(dt.UTC)
     for s in sets():
         m = manifest_of(s)
-        size = sum(f["bytes"] for f in m["files"].values())
         age = now - set_time(s)
-        print(f"{s.name}  {age.days}d{age.seconds // 3600:02d}h  {size:>12} bytes  "
+        print(f"{s.name}  {age.days}d{age.seconds // 3600:02d}h  {size_of(m):>12} bytes  "
               f"release {m['release']}  rows {sum(m['rows'].values())}  uploads {m['uploads']}")
 
 
@@ -232,7 +274,7 @@ def metrics(args) -> None:
         for metric, value, text in [
             ("last_success_timestamp_seconds", int(set_time(complete[0]).timestamp()),
              "Time of the newest complete backup set."),
-            ("last_size_bytes", sum(f["bytes"] for f in m["files"].values()),
+            ("last_size_bytes", size_of(m),
              "Size of the newest complete backup set."),
             ("last_duration_seconds", m.get("duration_seconds", 0),
              "Duration of the run that wrote the newest set."),
@@ -240,7 +282,8 @@ def metrics(args) -> None:
             lines += [f"# HELP homerack_backup_{metric} {text}",
                       f"# TYPE homerack_backup_{metric} gauge",
                       f"homerack_backup_{metric} {value}"]
-    TEXTFILE_DIR.mkdir(parents=True, exist_ok=True)
+    if TEXTFILE_DIR is None or not TEXTFILE_DIR.is_dir():
+        return  # no node exporter here (the role creates the directory when there is one)
     tmp = TEXTFILE_DIR / ".homerack_backup.prom.tmp"
     tmp.write_text("\n".join(lines) + "\n")
     tmp.chmod(0o644)
@@ -269,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         print(f"error: {exc.cmd[0]} failed (exit {exc.returncode}): "
               f"{(exc.stderr or '').strip()}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
