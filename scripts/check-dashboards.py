@@ -176,6 +176,17 @@ def _datasource_uid(ds: object) -> str | None:
     return ds.get("uid") if isinstance(ds, dict) else None
 
 
+def _unique(value: object, valid: bool, seen: set, invalid: str, duplicate: str,
+            errors: list[str]) -> None:
+    """Record an invalid or repeated id (panel ids, refIds)."""
+    if not valid:
+        errors.append(invalid)
+    elif value in seen:
+        errors.append(duplicate)
+    else:
+        seen.add(value)
+
+
 def check_dashboard(doc: object, where: str = "dashboard") -> list[str]:
     """Problems of one dashboard document (empty when it is fine)."""
     if not isinstance(doc, dict):
@@ -199,12 +210,9 @@ def check_dashboard(doc: object, where: str = "dashboard") -> list[str]:
     for index, panel in enumerate(Dashboard(Path(where), doc).panels()):
         label = f"{where}: panel {panel.get('title') or '#' + str(index)!r}"
         pid = panel.get("id")
-        if not isinstance(pid, int) or isinstance(pid, bool):
-            errors.append(f"{label}: missing or non-integer id")
-        elif pid in seen_ids:
-            errors.append(f"{label}: duplicate panel id {pid}")
-        else:
-            seen_ids.add(pid)
+        _unique(pid, isinstance(pid, int) and not isinstance(pid, bool), seen_ids,
+                f"{label}: missing or non-integer id", f"{label}: duplicate panel id {pid}",
+                errors)
         grid = panel.get("gridPos")
         if not isinstance(grid, dict) or not all(
                 isinstance(grid.get(k), int) for k in ("h", "w", "x", "y")):
@@ -228,12 +236,8 @@ def check_dashboard(doc: object, where: str = "dashboard") -> list[str]:
                 errors.append(f"{tlabel}: not an object")
                 continue
             ref = target.get("refId")
-            if not isinstance(ref, str) or not ref:
-                errors.append(f"{tlabel}: missing refId")
-            elif ref in ref_ids:
-                errors.append(f"{tlabel}: duplicate refId {ref!r}")
-            else:
-                ref_ids.add(ref)
+            _unique(ref, isinstance(ref, str) and bool(ref), ref_ids,
+                    f"{tlabel}: missing refId", f"{tlabel}: duplicate refId {ref!r}", errors)
             expr = target.get("expr")
             if not isinstance(expr, str) or not expr.strip():
                 errors.append(f"{tlabel}: missing or empty expr")
