@@ -24,7 +24,7 @@ bash scripts/test-hosts.sh bookworm
 
 if ! docker container inspect "$name" >/dev/null 2>&1; then
     echo "starting $name from $image" >&2
-    # The recipe of ../shared/test-hosts.md: systemd as PID 1 without --privileged, minus
+    # The recipe of docs/test-hosts.md: systemd as PID 1 without --privileged, minus
     # SYS_TIME: setting a time zone in the container would shift this machine's clock.
     docker run -d --name "$name" --hostname lampadas \
         --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \

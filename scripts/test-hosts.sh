@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare real systemd test hosts for Molecule and the lab (see ../shared/test-hosts.md):
+# Prepare real systemd test hosts for Molecule and the lab (see docs/test-hosts.md):
 # install and start Debian's Docker engine if none is running, then build the base images
 # from Debian's archive with debootstrap (no registry is needed). Images are cached: a
 # rebuild happens only when one is missing. Idempotent; needs root.
