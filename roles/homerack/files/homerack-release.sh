@@ -5,6 +5,9 @@
 #       Print "<version> <release-id>". The id is <version>-<12 hex of a hash over the paths
 #       and contents of pyproject.toml and app/>. Changes elsewhere (roles/, docs/, README)
 #       keep the id, so they trigger no rebuild and no restart.
+#   homerack-release.sh source SRC
+#       Print "<commit> <dirty>": the git commit SRC is at ("-" outside git) and whether
+#       anything under the id's paths differs from it, untracked files included ("true"/"false").
 #   homerack-release.sh build SRC OUT PYVER ARCH GLIBC PYTHON
 #       Build OUT/release.tar (wheels/ = the app wheel and every dependency as wheels for
 #       CPython PYVER (x.y.z) on manylinux ARCH up to glibc GLIBC; www/ = the static site) with the
@@ -27,6 +30,16 @@ release_id() {
                ! -path '*.egg-info/*' ! -name '*.py[co]' -print0 | LC_ALL=C sort -z \
                | xargs -0 sha256sum | sha256sum)
     echo "$version $version-${hash:0:12}"
+}
+
+source_state() {
+    local src=$1 commit dirty=false
+    if ! commit=$(git -C "$src" rev-parse --verify --quiet HEAD 2>/dev/null); then
+        echo "- false"
+        return
+    fi
+    [[ -z $(cd "$src" && git status --porcelain --untracked-files=all -- "${ID_PATHS[@]}") ]] || dirty=true
+    echo "$commit $dirty"
 }
 
 # Download wheels for the target into $tmp/wheels: fetch REQUIREMENT... Requirements
@@ -83,6 +96,7 @@ build() {
 
 case ${1:-} in
     id) release_id "$2" ;;
+    source) source_state "$2" ;;
     build) build "$2" "$3" "$4" "$5" "$6" "$7" ;;
-    *) echo "usage: $0 id SRC | build SRC OUT PYVER ARCH GLIBC PYTHON" >&2; exit 2 ;;
+    *) echo "usage: $0 id SRC | source SRC | build SRC OUT PYVER ARCH GLIBC PYTHON" >&2; exit 2 ;;
 esac
