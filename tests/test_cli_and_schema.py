@@ -96,8 +96,8 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert run(monkeypatch, "db", "status") == 1
     assert "cannot open the database" in capsys.readouterr().err
     (tmp_path / "new").mkdir()
-    assert run(monkeypatch, "db", "status") == 1
-    assert "homerack db upgrade" in capsys.readouterr().err
+    assert run(monkeypatch, "db", "status") == 3  # an empty database: everything pending
+    assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "applied 1 migration(s): 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0

@@ -1,16 +1,47 @@
-"""The ``homerack`` command: serve, db upgrade, user add, catalog load, demo."""
+"""The ``homerack`` command: serve, db upgrade/status, user add, catalog load, demo.
+
+Exit codes: 0 success, 1 error (cannot connect, invalid input, ...), 2 configuration
+error. ``homerack db status`` tells deploy tools whether this release can run on the
+database (``--json`` prints the same as one object)::
+
+    0  it can: the schema is current, or ahead by migrations that a newer release
+       recorded as expand-only (a rolling update or a rollback)
+    3  migrations are pending: run `homerack db upgrade`
+    4  the database is ahead by a migration this release cannot run on (contract, or
+       unrecorded): roll forward to the newer release, or restore a backup taken
+       before that migration
+    1  any other error (cannot connect, ...)
+
+``homerack db upgrade`` refuses (exit 4) a database in the last state, and prints
+"up to date" when nothing was pending.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import sys
 
 from . import __version__
 from .config import ConfigError, load_config
 from .domain.errors import Conflict, DomainError
-from .storage.database import SchemaError
+from .storage.database import IncompatibleSchema, SchemaError
+
+EXIT_PENDING = 3
+EXIT_INCOMPATIBLE = 4
+DB_STATUS_EPILOG = """exit status:
+  0  this release can run on the database: up to date, or ahead by migrations a newer
+     release recorded as expand-only (compatible)
+  3  migrations are pending (listed): run `homerack db upgrade`
+  4  the database is ahead by a migration this release cannot run on (contract or
+     unrecorded): roll forward, or restore a backup taken before that migration
+  1  any other error (cannot connect, ...)
+
+--json prints one object: {"state": "current" | "pending" | "ahead-compatible" |
+"ahead-incompatible", "pending": [...], "ahead": [...], "incompatible": [...],
+"head": "<newest migration this release ships>"}"""
 
 
 def _db(config):
@@ -34,28 +65,59 @@ def cmd_serve(args, config) -> int:
     return 0
 
 
+def _ahead_note(status) -> str:
+    return (f"database is ahead by {', '.join(status.ahead)} (compatible with this release: "
+            "expand-only)")
+
+
 def cmd_db_upgrade(args, config) -> int:
     from .storage.database import upgrade
 
     applied = upgrade(config.database_url)
+    # The deploy's changed_when looks for "up to date": keep the words when nothing ran.
     print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied
           else "the database schema is up to date")
+    status = _read_status(config)
+    if status.ahead:
+        print(_ahead_note(status))
     return 0
 
 
-def cmd_db_status(args, config) -> int:
+def _read_status(config):
     from pony.orm import Database
 
-    from .storage.database import SchemaError, bind_arguments, pending_migrations
+    from .storage.database import bind_arguments, schema_status
 
     db = Database()
     try:
         db.bind(**bind_arguments(config.database_url))
     except Exception as exc:
         raise SchemaError(f"cannot open the database: {exc}") from exc
-    pending = pending_migrations(db)
-    print(f"pending migrations: {', '.join(pending)}" if pending else "up to date")
-    return 1 if pending else 0
+    try:
+        return schema_status(db)
+    except Exception as exc:
+        raise SchemaError(f"cannot read the database's migrations: {exc}") from exc
+    finally:
+        db.disconnect()
+
+
+def cmd_db_status(args, config) -> int:
+    from .storage.database import incompatible_message
+    from .storage.schema import AHEAD_INCOMPATIBLE, PENDING
+
+    status = _read_status(config)
+    code = {AHEAD_INCOMPATIBLE: EXIT_INCOMPATIBLE, PENDING: EXIT_PENDING}.get(status.state, 0)
+    if args.json:
+        print(json.dumps(status.as_dict()))
+    elif status.state == AHEAD_INCOMPATIBLE:
+        print(f"incompatible: {incompatible_message(status)}")
+    elif status.state == PENDING:
+        print(f"pending migrations: {', '.join(status.pending)}")
+    elif status.ahead:
+        print(_ahead_note(status))
+    else:
+        print(f"up to date ({status.head})")
+    return code
 
 
 def _read_password(args) -> str:
@@ -131,8 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
-    db.add_parser("status", help="exit 1 if migrations are pending").set_defaults(
-        func=cmd_db_status)
+    status = db.add_parser(
+        "status", help="can this release run on the database? (exit 0, 3 pending, "
+        "4 incompatible)", epilog=DB_STATUS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    status.add_argument("--json", action="store_true",
+                        help="print the state as one JSON object (same exit status)")
+    status.set_defaults(func=cmd_db_status)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create a user (password from a prompt or stdin)")
@@ -163,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"homerack: configuration error: {exc}", file=sys.stderr)
         return 2
+    except IncompatibleSchema as exc:
+        print(f"homerack: {exc}", file=sys.stderr)
+        return EXIT_INCOMPATIBLE
     except (DomainError, SchemaError) as exc:
         print(f"homerack: {exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
 
 * ``/api/health``: cheap overall status, no dependency calls.
 * ``/api/health/live``: the process answers (restart it if not).
-* ``/api/health/ready``: the database is reachable and its schema current; Redis is
+* ``/api/health/ready``: the database is reachable and this release can run on its
+  schema (current, or ahead by expand-only migrations of a newer release); Redis is
   checked too, but HomeRack works without it, so Redis down only reports "degraded".
 * ``/api/health/startup``: the worker booted (schema checked, pools created).
 * ``/api/health/detailed`` and ``/api/health/cache/stats``: latencies, pool and cache
@@ -19,7 +20,7 @@ import time
 import falcon
 
 from .. import __version__
-from ..storage.database import pending_migrations
+from ..storage.database import IncompatibleSchema, pending_migrations
 from .auth import bearer_claims
 
 _PUBLIC = {"tags": ["health"], "security": []}
@@ -111,6 +112,8 @@ class HealthResource:
         started = time.perf_counter()
         try:
             pending = await self.rt.run(pending_migrations)
+        except IncompatibleSchema:  # a newer release contracted the schema under us
+            return "schema incompatible (a newer release migrated it)", None
         except Exception as exc:  # any failure means "not ready"; the class name says why
             return f"unavailable ({exc.__class__.__name__})", None
         ms = round((time.perf_counter() - started) * 1000, 2)

@@ -3,16 +3,42 @@
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pony.orm import Database, Optional, PrimaryKey, Required, Set, db_session
 
+from .schema import SchemaStatus, classify, declared_kind
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Each applied migration's kind (expand/contract), written by `upgrade` so that an older
+# release can tell whether it may run on migrations it does not ship (see schema.py).
+COMPAT_TABLE = "homerack_migration_compat"
+_COMPAT_DDL = """CREATE TABLE IF NOT EXISTS homerack_migration_compat (
+    migration_id VARCHAR(255) PRIMARY KEY,
+    kind VARCHAR(16) NOT NULL CHECK (kind IN ('expand', 'contract'))
+)"""
+_COMPAT_UPSERT = ("INSERT INTO homerack_migration_compat (migration_id, kind) VALUES (:id, :kind) "
+                  "ON CONFLICT (migration_id) DO UPDATE SET kind = excluded.kind")
+_COMPAT_SELECT = "SELECT migration_id, kind FROM homerack_migration_compat"
+
+log = logging.getLogger("homerack.schema")
 
 
 class SchemaError(RuntimeError):
     """The database schema does not match this release."""
+
+
+class IncompatibleSchema(SchemaError):
+    """A newer release applied migrations this one cannot run on."""
+
+
+def incompatible_message(status: SchemaStatus) -> str:
+    names = ", ".join(status.incompatible)
+    return (f"the database has migrations this release cannot run on: {names} (applied by "
+            "a newer release and not recorded as expand-only); roll forward to that release, "
+            f"or restore a backup taken before {status.incompatible[0]}")
 
 
 def define_entities(db: Database) -> None:
@@ -99,12 +125,13 @@ def bind_arguments(url: str) -> dict:
 
 
 def open_database(url: str) -> Database:
-    """A bound, mapped Database. Refuses to run on a schema this release does not know.
+    """A bound, mapped Database. Refuses to run on a schema this release cannot use.
 
     Runs in the calling thread, which keeps the connection it opened; call it from
     a DB pool thread. ``check_tables`` selects every mapped column once, and the
-    applied migrations are compared with the shipped ones, so a stale schema stops
-    the worker at boot with a clear message instead of failing requests later.
+    applied migrations are compared with the shipped ones, so a stale schema, or one a
+    newer release contracted, stops the worker at boot with a clear message instead of
+    failing requests later. A schema ahead by expand-only migrations is accepted.
     """
     db = Database()
     define_entities(db)
@@ -126,25 +153,45 @@ def shipped_migrations() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))
 
 
+def _has_table(db: Database, name: str) -> bool:
+    if db.provider_name == "sqlite":
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $name"
+    else:
+        sql = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = $name"
+    return db.select(sql, {"name": name})[0] > 0
+
+
 @db_session
-def _applied(db: Database) -> set[str]:
-    return set(db.select("SELECT migration_id FROM _yoyo_migration"))
+def schema_status(db: Database) -> SchemaStatus:
+    """Applied vs shipped migrations and the recorded kinds. Read-only: workers never
+    run DDL. A database without yoyo's table has every shipped migration pending."""
+    if not _has_table(db, "_yoyo_migration"):
+        return classify(shipped_migrations(), (), {}, has_schema=False)
+    applied = db.select("SELECT migration_id FROM _yoyo_migration")
+    kinds = (dict(db.select(_COMPAT_SELECT))
+             if _has_table(db, COMPAT_TABLE) else {})
+    return classify(shipped_migrations(), applied, kinds)
+
+
+_warned_ahead: set[tuple[str, ...]] = set()
 
 
 def pending_migrations(db: Database) -> list[str]:
-    """Shipped migrations not yet applied. Read-only: workers never run DDL."""
-    try:
-        applied = _applied(db)
-    except Exception as exc:
-        raise SchemaError(
-            f"the database has no HomeRack schema ({exc.__class__.__name__}); "
-            "run `homerack db upgrade` first") from exc
-    unknown = applied - set(shipped_migrations())
-    if unknown:
-        raise SchemaError(
-            f"the database has migrations this release does not ship: {', '.join(sorted(unknown))}"
-            " (a newer release migrated it; roll forward instead)")
-    return [m for m in shipped_migrations() if m not in applied]
+    """Shipped migrations not yet applied. Raises SchemaError when this release cannot
+    run on the database at all: no schema, or ahead by a migration not expand-only."""
+    status = schema_status(db)
+    if not status.has_schema:
+        raise SchemaError("the database has no HomeRack schema (no migrations table); "
+                          "run `homerack db upgrade` first")
+    if status.incompatible:
+        raise IncompatibleSchema(incompatible_message(status))
+    if status.ahead and status.ahead not in _warned_ahead:
+        # Normal during a rolling update or after a rollback; worth one line, not one per
+        # readiness probe.
+        _warned_ahead.add(status.ahead)
+        log.warning("the database is ahead of this release by %s (expand-only, compatible); "
+                    "running on it", ", ".join(status.ahead), extra={"ahead": status.ahead})
+    return list(status.pending)
 
 
 def _yoyo_url(url: str) -> str:
@@ -154,15 +201,40 @@ def _yoyo_url(url: str) -> str:
     return url
 
 
-def upgrade(url: str) -> list[str]:
-    """Apply pending migrations under yoyo's lock; returns the ids applied."""
+def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply pending migrations under yoyo's lock; returns the ids applied.
+
+    Refuses (IncompatibleSchema) a database a newer release contracted: applying this
+    release's migrations would not make it able to run there. Before applying, records
+    the kind of every shipped migration, so a later rollback to an older release can
+    tell whether it may run on this schema.
+    """
     from yoyo import get_backend, read_migrations
 
     if url.startswith("sqlite:"):
         Path(bind_arguments(url)["filename"]).parent.mkdir(parents=True, exist_ok=True)
     backend = get_backend(_yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
+    migrations = read_migrations(str(migrations_dir))
+    kinds = {}
+    for m in migrations:
+        m.load()
+        kinds[m.id] = declared_kind(m.module, m.id)
     with backend.lock():
+        backend.ensure_internal_schema_updated()
+        with backend.transaction():
+            applied = [row[0] for row in
+                       backend.execute("SELECT migration_id FROM _yoyo_migration").fetchall()]
+            recorded = (dict(backend.execute(_COMPAT_SELECT)
+                             .fetchall()) if COMPAT_TABLE in backend.list_tables() else {})
+        status = classify(kinds, applied, recorded)
+        if status.incompatible:
+            raise IncompatibleSchema(incompatible_message(status))
+        # Recorded before applying: an applied migration without its record cannot
+        # happen (a record for one that then failed is harmless: only applied ones count).
+        with backend.transaction():
+            backend.execute(_COMPAT_DDL)
+            for migration_id, kind in kinds.items():
+                backend.execute(_COMPAT_UPSERT, {"id": migration_id, "kind": kind})
         todo = backend.to_apply(migrations)
         backend.apply_migrations(todo)
     return [m.id for m in todo]
