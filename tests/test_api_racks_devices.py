@@ -161,6 +161,39 @@ async def test_device_fields(api, lab):
     assert null.status_code == 422 and null.json["errors"][0]["field"] == "name"
 
 
+async def test_device_serial_number_and_management_url(api, lab):
+    sw = lab["sw"]["id"]
+    assert lab["sw"]["serial_number"] == "" and lab["sw"]["management_url"] == ""
+    result = await api.patch(f"/api/devices/{sw}", json={
+        "serial_number": "  US24-1234ABCD ", "management_url": "https://192.168.1.2/"})
+    assert result.status_code == 200, result.text
+    got = (await api.get(f"/api/devices/{sw}")).json
+    assert got["serial_number"] == "US24-1234ABCD"  # trimmed, like names
+    assert got["management_url"] == "https://192.168.1.2/"
+    listed = (await api.get("/api/devices", params={"q": "core"})).json["items"][0]
+    assert listed["management_url"] == "https://192.168.1.2/"
+    created = await api.create("/api/devices", {
+        "name": "ups", "device_type_id": lab["small"]["id"], "serial_number": "9PX-1"})
+    assert created["serial_number"] == "9PX-1" and created["management_url"] == ""
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"serial_number": "x" * 101}, "serial_number", "at most 100 characters"),
+    ({"serial_number": "line\nbreak"}, "serial_number", "control characters"),
+    ({"management_url": "ftp://nas.lan/"}, "management_url", "http:// or https://"),
+    ({"management_url": "https://" + "a" * 500}, "management_url", "at most 500 characters"),
+])
+async def test_invalid_serial_or_url_is_422_and_writes_nothing(api, lab, body, field, words):
+    sw = lab["sw"]["id"]
+    before = (await api.get(f"/api/devices/{sw}")).json
+    # A valid change in the same request must not be written either.
+    result = await api.patch(f"/api/devices/{sw}", json={"notes": "changed", **body})
+    assert result.status_code == 422
+    assert [e["field"] for e in result.json["errors"]] == [field]
+    assert words in result.json["errors"][0]["reason"]
+    assert (await api.get(f"/api/devices/{sw}")).json == before
+
+
 async def test_connections_crud_and_filters(api, lab):
     cable = lab["cable"]
     assert cable["device_a"] == "core" and cable["device_b"] == "pve1" and cable["count"] == 2

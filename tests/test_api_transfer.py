@@ -18,12 +18,12 @@ def _comparable(doc: dict) -> dict:
 
 async def test_export_references_by_name(api, lab):
     doc = await _export(api)
-    assert doc["format"] == "homerack-inventory" and doc["version"] == 1
+    assert doc["format"] == "homerack-inventory" and doc["version"] == 2
     assert [b["name"] for b in doc["brands"]] == ["Ubiquiti", "Dell"]
     core = next(d for d in doc["devices"] if d["name"] == "core")
     assert core == {"name": "core", "brand": "Ubiquiti", "model": "USW-24", "rack": "Main",
                     "position_u": 12, "locked": False, "access_frequency": "monthly",
-                    "notes": ""}
+                    "notes": "", "serial_number": "", "management_url": ""}
     assert doc["connections"] == [{"device_a": "core", "device_b": "pve1", "cable_type": "cat6",
                                    "count": 2, "label": "", "notes": ""}]
 
@@ -97,3 +97,29 @@ async def test_import_reports_every_problem_at_once(api, lab):
     assert result.status_code == 422
     fields = {e["field"] for e in result.json["errors"]}
     assert {"devices[0].model", "connections[0].device_a"} <= fields
+
+
+async def test_device_serial_and_url_round_trip(api, lab):
+    await api.patch(f"/api/devices/{lab['srv']['id']}", json={
+        "serial_number": "SVC-7H2K9", "management_url": "https://pve1.lan:8006/"})
+    doc = await _export(api)
+    pve1 = next(d for d in doc["devices"] if d["name"] == "pve1")
+    assert pve1["serial_number"] == "SVC-7H2K9"
+    assert pve1["management_url"] == "https://pve1.lan:8006/"
+    result = await api.post("/api/import", json=doc)
+    assert result.status_code == 200, result.text
+    assert _comparable(await _export(api)) == _comparable(doc)
+
+
+async def test_version_1_exports_still_import(api, lab):
+    """Exports made before migration 0002 have no serial_number/management_url."""
+    doc = await _export(api)
+    doc["version"] = 1
+    for device in doc["devices"]:
+        del device["serial_number"], device["management_url"]
+    result = await api.post("/api/import", json=doc)
+    assert result.status_code == 200, result.text
+    devices = (await api.get("/api/devices")).json["items"]
+    assert {(d["serial_number"], d["management_url"]) for d in devices} == {("", "")}
+    doc["version"] = 3
+    assert (await api.post("/api/import", json=doc)).status_code == 422

@@ -99,7 +99,8 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert run(monkeypatch, "db", "status") == 3  # an empty database: everything pending
     assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
-    assert "applied 1 migration(s): 0001_initial" in capsys.readouterr().out
+    assert ("applied 2 migration(s): 0001_initial, 0002_device_serial_and_url"
+            in capsys.readouterr().out)
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
     assert run(monkeypatch, "db", "status") == 0
@@ -110,7 +111,7 @@ def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
     _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
     try:
         url = _with_dbname(postgres_admin_dsn, name)
-        assert upgrade(url) == ["0001_initial"]
+        assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url"]
         assert upgrade(url) == []
     finally:
         _pg_exec(postgres_admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")

@@ -42,3 +42,11 @@ def test_write_operations_document_their_bodies(config):
     assert "required" not in doc["components"]["schemas"][patch_ref.rsplit("/", 1)[1]]
     assert doc["paths"]["/api/auth/login"]["post"]["security"] == []
     assert "image/png" in doc["paths"]["/api/brands/{id}/logo"]["put"]["requestBody"]["content"]
+
+
+def test_device_schema_has_serial_number_and_management_url(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    props = doc["components"]["schemas"]["DeviceIn"]["properties"]
+    assert props["serial_number"]["maxLength"] == 100
+    assert props["management_url"]["maxLength"] == 500
+    assert "admin page" in props["management_url"]["description"]

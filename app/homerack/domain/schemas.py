@@ -59,6 +59,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
                       AfterValidator(_single_line)]
 Notes = Annotated[str, StringConstraints(max_length=5000)]
+SerialNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100),
+                         AfterValidator(_single_line)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
                 AfterValidator(_http_url)]
 MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
@@ -111,6 +113,9 @@ class DeviceFields(Strict):
     locked: bool = False
     access_frequency: Access = "monthly"
     notes: Notes = ""
+    serial_number: SerialNumber = ""
+    management_url: Annotated[Url, Field(description=(
+        "the device's own admin page (http:// or https://)"))] = ""
 
 
 class DeviceIn(DeviceFields):
@@ -197,9 +202,14 @@ class ConnectionDoc(ConnectionFields):
     device_b: Name
 
 
+# Version 2 added the devices' serial_number and management_url (migration 0002); a
+# version 1 document is the same without them, so both import.
+INVENTORY_VERSION = 2
+
+
 class InventoryDoc(Strict):
     format: Literal["homerack-inventory"]
-    version: Literal[1]
+    version: Literal[1, 2]
     exported_at: str | None = None
     homerack_version: str | None = None
     brands: list[BrandDoc] = []

@@ -91,6 +91,8 @@ def define_entities(db: Database) -> None:
         locked = Required(bool, default=False)
         access_frequency = Required(str, 16)
         notes = Optional(str)
+        serial_number = Optional(str, 100)    # 0002
+        management_url = Optional(str, 500)   # 0002
         connections_a = Set("Connection", reverse="device_a", cascade_delete=True)
         connections_b = Set("Connection", reverse="device_b", cascade_delete=True)
 

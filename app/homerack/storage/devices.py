@@ -19,13 +19,15 @@ def device_dict(d) -> dict:
         "model": t.model, "category": t.category, "u_height": t.u_height,
         "rack_id": d.rack.id if d.rack else None, "position_u": d.position_u,
         "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
+        "serial_number": d.serial_number, "management_url": d.management_url,
     }
 
 
 def _device_input(d) -> dict:
     return {"name": d.name, "device_type_id": d.device_type.id,
             "rack_id": d.rack.id if d.rack else None, "position_u": d.position_u,
-            "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes}
+            "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
+            "serial_number": d.serial_number, "management_url": d.management_url}
 
 
 @db_session

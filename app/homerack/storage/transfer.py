@@ -9,7 +9,7 @@ from pony.orm import db_session
 from .. import __version__
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.rules import layout_problems
-from ..domain.schemas import InventoryDoc
+from ..domain.schemas import INVENTORY_VERSION, InventoryDoc
 from .common import placed, rack_devices, rack_info
 from .racks import rack_dict
 
@@ -24,7 +24,7 @@ def export_inventory(db) -> dict:
                                                Connection.device_b).order_by(lambda c: c.id)[:]
     return {
         "format": "homerack-inventory",
-        "version": 1,
+        "version": INVENTORY_VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "homerack_version": __version__,
         "brands": [{"name": b.name, "website": b.website, "logo_url": b.logo or None}
@@ -39,7 +39,8 @@ def export_inventory(db) -> dict:
         "devices": [
             {"name": d.name, "brand": d.device_type.brand.name, "model": d.device_type.model,
              "rack": d.rack.name if d.rack else None, "position_u": d.position_u,
-             "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes}
+             "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
+             "serial_number": d.serial_number, "management_url": d.management_url}
             for d in devices],
         "connections": [
             {"device_a": c.device_a.name, "device_b": c.device_b.name,
