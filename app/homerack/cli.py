@@ -24,7 +24,7 @@ import json
 import logging
 import sys
 
-from . import __version__
+from . import __version__, release
 from .config import ConfigError, load_config
 from .domain.errors import Conflict, DomainError
 from .storage.database import IncompatibleSchema, SchemaError
@@ -181,9 +181,15 @@ def cmd_demo(args, config) -> int:
     return 0
 
 
+def version_line() -> str:
+    """``homerack 0.1.0`` plus the deployed release id when release.json is there."""
+    current = release.current()
+    return f"homerack {__version__}" + (f" (release {current['id']})" if current else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="homerack", description="HomeRack rack planner")
-    parser.add_argument("--version", action="version", version=f"homerack {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the development server")

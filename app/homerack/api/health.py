@@ -1,6 +1,7 @@
 """Health probes (Kubernetes-style). They never reveal configuration or secrets.
 
-* ``/api/health``: cheap overall status, no dependency calls.
+* ``/api/health``: cheap overall status, no dependency calls; the version and the
+  release (``release.json`` of the deployment, or null).
 * ``/api/health/live``: the process answers (restart it if not).
 * ``/api/health/ready``: the database is reachable and this release can run on its
   schema (current, or ahead by expand-only migrations of a newer release); Redis is
@@ -19,7 +20,7 @@ import time
 
 import falcon
 
-from .. import __version__
+from .. import __version__, release
 from ..storage.database import IncompatibleSchema, pending_migrations
 from .auth import bearer_claims
 
@@ -45,12 +46,13 @@ class HealthResource:
 
     def __init__(self, rt):
         self.rt = rt
+        self.release = release.current()  # read once, at startup
         self.networks = [ipaddress.ip_network(n, strict=False)
                          for n in rt.config.trusted_networks]
 
     async def on_get(self, req, resp) -> None:
         resp.media = {"status": "ok" if self.rt.db is not None else "starting",
-                      "version": __version__}
+                      "version": __version__, "release": self.release}
 
     async def on_get_live(self, req, resp) -> None:
         resp.media = {"status": "ok"}
@@ -76,7 +78,7 @@ class HealthResource:
         redis, redis_ms = await self._redis()
         rt = self.rt
         resp.media = {
-            "version": __version__, "pid": os.getpid(),
+            "version": __version__, "release": self.release, "pid": os.getpid(),
             "uptime_s": round(time.time() - rt.started_at, 1) if rt.started_at else None,
             "database": {"status": database, "latency_ms": db_ms,
                          "provider": rt.db.provider_name if rt.db else None,
