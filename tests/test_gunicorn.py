@@ -3,6 +3,7 @@ PostgreSQL, a private Redis and prometheus multiprocess metrics."""
 
 import http.client
 import json
+import logging
 import os
 import re
 import secrets
@@ -13,11 +14,21 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+import homerack
 from conftest import _pg_exec, _with_dbname
+from homerack.logs import syslog_priority
 from homerack.storage.database import upgrade
+
+# The servers import the package under test, whatever the venv has installed.
+APP_DIR = str(Path(homerack.__file__).resolve().parents[1])
+
+
+def _pythonpath(*dirs: str) -> str:
+    return os.pathsep.join([*dirs, APP_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 pytestmark = pytest.mark.postgres
 
@@ -94,7 +105,8 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
            "HOMERACK_REDIS_URL": redis_server["url"], "HOMERACK_BIND": f"unix:{sock}",
            "HOMERACK_WORKERS": "2", "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
            "HOMERACK_GRACEFUL_TIMEOUT": "10", "HOMERACK_RATE_LIMIT": "off",
-           "HOMERACK_CONTROL_SOCKET": "off", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics")}
+           "HOMERACK_CONTROL_SOCKET": "off", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+           "PYTHONPATH": _pythonpath()}
     log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
                              "python:homerack.gunicorn_conf", "homerack.asgi:app"],
@@ -237,3 +249,90 @@ def _admin_token() -> str:
 
     # Signed with the server's secret: the token path itself is covered elsewhere.
     return security.issue_token("x" * 40, 1, "admin", "admin", 600)
+
+
+def test_log_lines_are_json_without_prefix_outside_the_journal(server):
+    """Everything the server wrote (boot, the killed worker, the database outage, the
+    shutdown) is one JSON object per line, with no syslog prefix: stderr was a file."""
+    lines = server["log"].read_text().splitlines()
+    assert len(lines) > 5
+    for line in lines:
+        assert line.startswith("{"), line
+        json.loads(line)
+    loggers = {json.loads(line)["logger"] for line in lines}
+    assert {"gunicorn.error", "uvicorn.error", "homerack"} <= loggers
+
+
+BOOM_APP = """
+import warnings
+
+from homerack.asgi import app as homerack_app
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http" and scope["path"] == "/boom":
+        raise RuntimeError("boom\\nsecond line")  # uncaught: uvicorn logs it
+    if scope["type"] == "http" and scope["path"] == "/warn":
+        warnings.warn("something is deprecated", UserWarning, stacklevel=1)
+    await homerack_app(scope, receive, send)
+"""
+
+
+def test_under_journald_every_line_has_its_syslog_priority(postgres_admin_dsn, tmp_path):
+    """stderr is the journal's stream (JOURNAL_STREAM names its device and inode, as
+    systemd does): every line is <N>{json} with N the level's priority, and an uncaught
+    exception is one line with its traceback inside."""
+    name = f"homerack_journal_{secrets.token_hex(4)}"
+    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
+    url = _with_dbname(postgres_admin_dsn, name)
+    upgrade(url)
+    (tmp_path / "boomapp.py").write_text(BOOM_APP)
+    sock = str(tmp_path / "api.sock")
+    log_path = tmp_path / "stderr.log"
+    with open(log_path, "wb") as log:
+        st = os.fstat(log.fileno())
+        env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": "x" * 40,
+               "HOMERACK_BIND": f"unix:{sock}", "HOMERACK_WORKERS": "1",
+               "HOMERACK_UPLOAD_DIR": str(tmp_path / "uploads"), "HOMERACK_RATE_LIMIT": "off",
+               "HOMERACK_CONTROL_SOCKET": "off", "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+               "PYTHONPATH": _pythonpath(str(tmp_path))}
+        env.pop("HOMERACK_REDIS_URL", None)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
+                                 "python:homerack.gunicorn_conf", "boomapp:app"],
+                                env=env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if request(sock, "GET", "/api/health/ready")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+            assert request(sock, "GET", "/boom")[0] == 500
+            assert request(sock, "GET", "/warn")[0] == 404
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    records = []
+    for line in log_path.read_text().splitlines():
+        match = re.fullmatch(r"<([0-7])>(\{.*\})", line)
+        assert match, line
+        record = json.loads(match.group(2))
+        expected = syslog_priority(logging.getLevelName(record["level"].upper()))
+        assert int(match.group(1)) == expected, line
+        records.append(record)
+    by_logger = {r["logger"] for r in records}
+    assert {"gunicorn.error", "uvicorn.error", "homerack", "py.warnings"} <= by_logger
+    boom = [r for r in records if r["msg"] == "Exception in ASGI application"]
+    assert len(boom) == 1 and boom[0]["level"] == "error"
+    assert "RuntimeError: boom\nsecond line" in boom[0]["exc"]
+    assert any(r["level"] == "warning" and "deprecated" in r["msg"] for r in records)
+    assert any(r["msg"].startswith("Booting worker") for r in records)

@@ -54,14 +54,19 @@ def cmd_serve(args, config) -> int:
     """Development server: one uvicorn process. Production runs Gunicorn (see README)."""
     import uvicorn
 
+    from . import logs
     from .storage.database import upgrade
 
+    # The same JSON lines as under Gunicorn: uvicorn's loggers propagate to the root's
+    # handler (log_config=None), which replaces the command's plain one.
+    logging.getLogger().handlers.clear()
+    logs.configure()
     if config.is_sqlite:
         # Only the embedded dev database is migrated here; production migrates in
         # its deploy step (`homerack db upgrade`), never from a serving process.
         upgrade(config.database_url)
     uvicorn.run("homerack.asgi:app", host=args.host, port=args.port, log_level="info",
-                reload=False)
+                log_config=None, reload=False)
     return 0
 
 

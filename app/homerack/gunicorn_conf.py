@@ -8,7 +8,10 @@ so the file also works by hand. Workers load the app after the fork (no
 """
 
 import glob
+import logging
 import os
+
+from homerack.logs import gunicorn_logconfig
 
 
 def _int(name: str, default: int) -> int:
@@ -51,12 +54,16 @@ control_socket = os.environ.get(
     os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off")
 control_socket_disable = control_socket in ("", "off")
 
-# Errors to stderr (the journal). Gunicorn's (uvicorn's) access log stays off: the app
-# writes its own JSON access line with the request id when HOMERACK_ACCESS_LOG=true
-# (homerack/logs.py), and nginx logs every request anyway.
+# Errors to stderr (the journal), in the app's JSON line format with the syslog priority
+# prefix under systemd (homerack/logs.py): Gunicorn's, uvicorn's ("Exception in ASGI
+# application" with its traceback in one line), the app's and Python warnings alike.
+# Gunicorn's (uvicorn's) access log stays off: the app writes its own JSON access line
+# with the request id when HOMERACK_ACCESS_LOG=true, and nginx logs every request anyway.
 errorlog = "-"
 loglevel = os.environ.get("HOMERACK_LOG_LEVEL", "info")
 accesslog = None
+logconfig_dict = gunicorn_logconfig(loglevel)
+logging.captureWarnings(True)
 proc_name = "homerack"
 
 # prometheus_client multiprocess mode: the directory must start empty and dead workers'
