@@ -4,13 +4,14 @@
     loadgen.py --url http://10.213.0.10 --user admin --password-file F [--clients 20]
                [--min-seconds 30] [--max-seconds 600] [--stop-file PATH] [--rate 10]
 
-Each client keeps one HTTP/1.1 keep-alive connection (reconnecting after a close, as a
-browser would) and loops over a mix of reads and writes: list racks, read a rack, PATCH
-it, create a rack and delete it again, read /api/health. It runs at least --min-seconds
-and stops once --stop-file exists (or at --max-seconds). It prints one JSON summary:
-requests, failures (5xx, connection errors, timeouts: each listed with its time), the
-slowest request, and the versions /api/health reported in order. Exit 0 always: the
-caller decides what counts as a pass. Standard library only, so it runs anywhere.
+Each client keeps one HTTP/1.1 keep-alive connection (reconnecting when the server has
+closed it, as browsers and urllib3 do, but never retrying a request) and loops over a mix
+of reads and writes: list racks, read a rack, PATCH it, create a rack and delete it again,
+read /api/health. It runs at least --min-seconds and stops once --stop-file exists (or at
+--max-seconds). It prints one JSON summary: requests, failures (5xx, connection errors,
+timeouts: each listed with its time), the slowest request, and the versions /api/health
+reported in order. Exit 0 always: the caller decides what counts as a
+pass. Standard library only, so it runs anywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import select
 import sys
 import threading
 import time
@@ -43,6 +45,8 @@ class Client:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        if self.conn is not None and self.conn.sock is not None and self._dropped(self.conn.sock):
+            self.close()  # the server closed the idle connection: reconnect, as browsers do
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -55,6 +59,14 @@ class Client:
         except Exception:
             self.close()
             raise
+
+    @staticmethod
+    def _dropped(sock) -> bool:
+        # An idle keep-alive connection is readable only when the server closed it (EOF)
+        # (urllib3's is_connection_dropped). A close racing with the next request is not
+        # caught here and counts as a failure.
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
 
     def close(self) -> None:
         if self.conn is not None:
@@ -118,7 +130,7 @@ def run_client(n: int, args, token: str, rack_ids: list[int], stats: Stats, t0: 
             call("PATCH", f"/api/racks/{rack}", {"location": f"client {n} step {i}"})
         elif step == 5:
             status, payload = call("POST", "/api/racks",
-                                   {"name": f"load {n}-{i}", "u_height": 12})
+                                   {"name": f"load {os.getpid()}-{n}-{i}", "u_height": 12})
             if status == 201:
                 new_id = json.loads(payload)["id"]
                 if i % 50 == 5:
