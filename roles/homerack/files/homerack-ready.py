@@ -29,9 +29,10 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 def unit_state(unit: str) -> tuple[str, int]:
-    out = subprocess.run(["systemctl", "show", "-P", "ActiveState", "-P", "NRestarts", unit],
-                         capture_output=True, text=True, check=False).stdout.split()
-    return (out[0] if out else "unknown"), int(out[1]) if len(out) > 1 else 0
+    out = subprocess.run(["systemctl", "show", "--property=ActiveState,NRestarts", unit],
+                         capture_output=True, text=True, check=False).stdout
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return props.get("ActiveState", "unknown"), int(props.get("NRestarts") or 0)
 
 
 def main(unit: str, sock: str, path: str, timeout: float) -> int:
@@ -40,8 +41,8 @@ def main(unit: str, sock: str, path: str, timeout: float) -> int:
     while time.monotonic() < deadline:
         state, restarts = unit_state(unit)
         if state in ("failed", "inactive") or restarts > 0:
-            print(f"{unit} is {state} after {restarts} restarts: it crashes while starting",
-                  file=sys.stderr)
+            why = f" after {restarts} restarts: it crashes while starting" if restarts else ""
+            print(f"{unit} is {state}{why}", file=sys.stderr)
             return 1
         try:
             conn = UnixConnection(sock)
