@@ -19,7 +19,7 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
-# Under systemd socket activation (LISTEN_FDS set, as in homerack.socket) Gunicorn
+# Under systemd socket activation (LISTEN_FDS set, as in homerack@blue.socket) Gunicorn
 # takes the inherited sockets and ignores ``bind``; bind matters for manual runs only.
 bind = [b.strip() for b in os.environ.get("HOMERACK_BIND", "unix:/run/homerack.sock").split(",")]
 
@@ -38,7 +38,7 @@ keepalive = _int("HOMERACK_KEEPALIVE", 75)
 # X-Forwarded-For/-Proto are trusted from these peers. Over a unix socket the peer has no
 # address, so only "*" makes uvicorn read the headers. That is safe here: the socket is
 # mode 0660 group www-data (only nginx connects). Under socket activation `bind` keeps its
-# unix default, so "*" also covers the optional TCP listener of homerack.socket, which only
+# unix default, so "*" also covers the optional TCP listener of homerack@<colour>.socket, which only
 # the web hosts reach (firewall + IPAddressAllow, localhost excluded). nginx must *set*
 # X-Forwarded-For to $remote_addr, not append to a client-supplied one.
 _unix_only = all(b.startswith("unix:") for b in bind)
