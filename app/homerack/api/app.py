@@ -21,6 +21,7 @@ from . import (
     limits,
     racks,
     transfer,
+    ui,
     users,
 )
 from .common import BoundedInt
@@ -73,6 +74,9 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     for path, resource, suffix in routes:
         app.add_route(path, resource, suffix=suffix)
     openapi.document = build(routes)
+    # The web UI (not part of the API document); nginx serves it from disk in production.
+    for path, resource, suffix in ui.routes():
+        app.add_route(path, resource, suffix=suffix)
 
     # Dev convenience; in production nginx serves /uploads/ straight from disk.
     config.upload_dir.mkdir(parents=True, exist_ok=True)

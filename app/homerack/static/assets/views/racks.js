@@ -1,0 +1,6 @@
+// Placeholder until the view lands.
+import { h } from "../ui.js";
+
+export function render(root) {
+  root.append(h("h1", {}, "racks"));
+}

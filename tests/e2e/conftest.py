@@ -1,0 +1,166 @@
+"""End-to-end tests of the web UI: Debian's Chromium, driven by Playwright, against the real
+app (Uvicorn) on a real PostgreSQL database and Redis.
+
+The server runs with the deployment's per-client API limit (20 r/s, burst 40, the nginx
+default), so a page that sends too many requests gets 429s, and every test fails on a 429,
+on a browser console error (CSP violations included) or on a request rate above the
+limit. Screenshots go to ``test-artifacts/e2e/`` (HOMERACK_E2E_ARTIFACTS), outside git.
+
+Without Chromium (``apt install chromium``) or Playwright the tests are skipped locally;
+under CI (``CI`` set) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from e2e.helpers import ApiClient, RateCheck, pg_exec, with_dbname
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("HOMERACK_E2E_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("HOMERACK_E2E_ARTIFACTS", ROOT / "test-artifacts" / "e2e"))
+PASSWORD = "e2e-password-" + secrets.token_hex(4)
+# The nginx default (roles/nginx/defaults/main.yml: nginx_api_rate, nginx_api_burst).
+API_RATE, API_BURST = 20, 40
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _unavailable(what: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: CI must run the browser tests")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as pw:
+        # The flags keep Chromium off the network it would otherwise call home to.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(postgres_admin_dsn, tmp_path_factory):
+    """The app on a fresh PostgreSQL database with the catalog and three users
+    (admin, editor, viewer; password PASSWORD). Yields (base URL, ApiClient as admin)."""
+    name = f"homerack_e2e_{secrets.token_hex(4)}"
+    pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = {**os.environ,
+           "HOMERACK_DATABASE_URL": with_dbname(postgres_admin_dsn, name),
+           "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_TEST_REDIS", "redis://127.0.0.1:6379/15"),
+           "HOMERACK_JWT_SECRET": secrets.token_urlsafe(48),
+           "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
+           "HOMERACK_DATA_DIR": str(tmp),
+           "HOMERACK_RATE_LIMIT": f"{API_RATE}/s burst {API_BURST}",
+           "HOMERACK_LOGIN_RATE_LIMIT": "60/m burst 30"}
+    homerack = [sys.executable, "-m", "homerack.cli"]
+    log_path = tmp / "server.log"
+    proc = None
+    try:
+        for cmd in (["db", "upgrade"], ["catalog", "load"]):
+            subprocess.run([*homerack, *cmd], env=env, check=True, capture_output=True)
+        for role in ("admin", "editor", "viewer"):
+            subprocess.run([*homerack, "user", "add", role, "--role", role], env=env,
+                           check=True, input=PASSWORD.encode(), capture_output=True)
+        with open(log_path, "wb") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "homerack.asgi:app", "--host", "127.0.0.1",
+                 "--port", str(port), "--log-level", "warning"],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        client = ApiClient(base)
+        deadline = time.monotonic() + 30
+        while not client.ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        client.sign_in("admin", PASSWORD)
+        yield base, client
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(10)
+        pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def browser_page(playwright_browser, server, request):
+    """A fresh browser context (desktop size) on the app, checked after the test: no
+    console errors, no 429, no burst above the API limit."""
+    base, _ = server
+    context = playwright_browser.new_context(base_url=base, viewport=DESKTOP,
+                                             accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    check = RateCheck(API_RATE, API_BURST)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("request", lambda req: check.request(req.url))
+    page.on("response", lambda resp: check.response(resp.url, resp.status))
+    page.expected_errors = []  # tests add substrings of console errors they provoke
+    yield page
+    context.close()
+    unexpected = [e for e in errors if not any(s in e for s in page.expected_errors)]
+    assert not unexpected, f"browser console errors: {unexpected}"
+    check.assert_within_limit()
+
+
+@pytest.fixture
+def signed_in(browser_page, server):
+    """A page signed in as the admin, on the racks list."""
+    sign_in(browser_page, "admin")
+    return browser_page
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def screenshot(page, artifacts: Path, name: str, phone: bool = False) -> Path:
+    """A full-page screenshot at desktop size, and at phone size with ``phone``."""
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    if phone:
+        size = page.viewport_size
+        page.set_viewport_size(PHONE)
+        page.wait_for_timeout(200)
+        page.screenshot(path=artifacts / f"{name}-phone.png", full_page=True)
+        page.set_viewport_size(size)
+    return path
