@@ -73,7 +73,8 @@ def server(postgres_admin_dsn, tmp_path_factory):
     port = _free_port()
     env = {**os.environ,
            "HOMERACK_DATABASE_URL": with_dbname(postgres_admin_dsn, name),
-           "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_TEST_REDIS", "redis://127.0.0.1:6379/15"),
+           # Its own Redis database: the API tests flush theirs.
+           "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_E2E_REDIS", "redis://127.0.0.1:6379/14"),
            "HOMERACK_JWT_SECRET": secrets.token_urlsafe(48),
            "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
            "HOMERACK_DATA_DIR": str(tmp),
