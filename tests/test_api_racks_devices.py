@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import assert_documented
-from homerack.domain.schemas import RackDetail, RackSummary
+from conftest import assert_documented, png
+from homerack.domain.schemas import Device, RackDetail, RackDevice, RackSummary
 
 
 async def test_rack_detail_has_devices_top_first_and_utilization(api, lab):
@@ -35,6 +35,33 @@ async def test_rack_list_items_carry_their_utilization(api, lab):
     # A rack created or changed answers the rack alone; the list and detail add the rest.
     assert_documented(RackDetail, (await api.get(f"/api/racks/{lab['rack']['id']}")).json)
     assert "utilization" not in lab["rack"]
+
+
+async def test_device_rows_carry_the_brand_id_and_logo_url(api, lab):
+    ubi, dell = lab["brands"]
+    rack_path = f"/api/racks/{lab['rack']['id']}"
+
+    async def logos() -> dict:
+        devices = (await api.get(rack_path)).json["devices"]
+        for d in devices:
+            assert_documented(RackDevice, d)
+        return {d["name"]: (d["brand_id"], d["logo_url"]) for d in devices}
+
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], None)}
+    uploaded = await api.put(f"/api/brands/{dell['id']}/logo", body=png(),
+                             headers={"Content-Type": "image/png"})
+    assert uploaded.status_code == 200, uploaded.text
+    url = uploaded.json["logo_url"]
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], url)}
+    listed = (await api.get("/api/devices", role="viewer")).json["items"]
+    for d in listed:
+        assert_documented(Device, d)
+    assert {d["name"]: d["logo_url"] for d in listed} == {"core": None, "pve1": url}
+    one = (await api.get(f"/api/devices/{lab['srv']['id']}")).json
+    assert (one["brand_id"], one["logo_url"]) == (dell["id"], url)
+    assert_documented(Device, lab["sw"])  # what POST answers
+    assert (await api.delete(f"/api/brands/{dell['id']}/logo")).status_code == 200
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], None)}
 
 
 async def test_rack_names_unique_and_filters(api, lab):

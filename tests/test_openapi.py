@@ -73,3 +73,15 @@ def test_rack_list_items_are_described_with_their_utilization(config):
     detail = _answer(doc, "/api/racks/{id}", "get")
     assert _schema(doc, detail["properties"]["utilization"]) == utilization
     assert "utilization" not in _answer(doc, "/api/racks", "post", "201")["properties"]
+
+
+def test_device_rows_are_described_with_brand_id_and_logo_url(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    detail = _answer(doc, "/api/racks/{id}", "get")
+    row = _schema(doc, detail["properties"]["devices"]["items"])
+    device = _answer(doc, "/api/devices/{id}", "get")
+    for schema in (row, device):
+        assert {"brand_id", "logo_url"} <= set(schema["required"])
+        assert {"type": "null"} in schema["properties"]["logo_url"]["anyOf"]
+    assert _answer(doc, "/api/devices/{id}", "patch") == device
+    assert _answer(doc, "/api/devices", "post", "201") == device

@@ -256,7 +256,7 @@ class RackSummary(Rack):
 
 
 class RackDevice(Out):
-    """A device placed in a rack, with its type's dimensions."""
+    """A device placed in a rack, with its type's dimensions and its brand's logo."""
 
     id: int
     name: str
@@ -266,7 +266,10 @@ class RackDevice(Out):
     access_frequency: Access
     notes: str
     device_type_id: int
+    brand_id: int
     brand: str
+    logo_url: Annotated[str | None, Field(description=(
+        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
     model: str
     category: Category
     u_height: int
@@ -289,7 +292,10 @@ class Device(DeviceFields):
                               json_schema_serialization_defaults_required=True)
     id: int
     device_type_id: int
+    brand_id: int
     brand: str
+    logo_url: Annotated[str | None, Field(description=(
+        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
     model: str
     category: Category
     u_height: int
