@@ -85,3 +85,16 @@ def test_device_rows_are_described_with_brand_id_and_logo_url(config):
         assert {"type": "null"} in schema["properties"]["logo_url"]["anyOf"]
     assert _answer(doc, "/api/devices/{id}", "patch") == device
     assert _answer(doc, "/api/devices", "post", "201") == device
+
+
+def test_bom_routes_are_described(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    report = _answer(doc, "/api/racks/{id}/bom", "get")
+    total = _schema(doc, report["properties"]["totals"]["items"])
+    assert set(total["required"]) == {"cable_type", "stock_length_m", "count",
+                                      "total_length_m"}
+    csv_op = doc["paths"]["/api/racks/{id}/bom.csv"]["get"]
+    ok = csv_op["responses"]["200"]
+    assert list(ok["content"]) == ["text/csv"]
+    assert "Content-Disposition" in ok["headers"]
+    assert "apostrophe" in csv_op["description"] and "Viewers" in csv_op["description"]

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from .bom import BomExcluded, BomLine, BomTotal
 from .errors import Problem, ValidationFailed
 
 CATEGORIES = (
@@ -300,6 +301,20 @@ class Device(DeviceFields):
     category: Category
     u_height: int
     rack_id: int | None
+
+
+class BomReport(Out):
+    """The cable bill of materials of a rack (GET /api/racks/{id}/bom)."""
+
+    rack_id: int
+    rack: str
+    width_in: int
+    lines: list[BomLine]
+    totals: Annotated[list[BomTotal], Field(description=(
+        "per cable type and stock length (null: custom lengths): cables and metres"))]
+    excluded: Annotated[list[BomExcluded], Field(description=(
+        "connections that leave the rack or have an unplaced end"))]
+    stock_lengths_m: dict[str, list[float]]
 
 
 def _username(value: str) -> str:
