@@ -194,6 +194,41 @@ async def test_unplaced_devices_and_moves(api, lab):
     assert sorted(d["name"] for d in in_rack["items"]) == ["core", "pve1"]
 
 
+async def test_one_patch_moves_a_device_to_another_rack(api, lab):
+    annex = await api.create("/api/racks", {"name": "Annex", "u_height": 6,
+                                            "max_power_w": 250})
+    core = f"/api/devices/{lab['sw']['id']}"
+    moved = await api.patch(core, json={"rack_id": annex["id"], "position_u": 6})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json["rack_id"], moved.json["position_u"]) == (annex["id"], 6)
+    assert_documented(Device, moved.json)
+    main = (await api.get(f"/api/racks/{lab['rack']['id']}")).json
+    assert [d["name"] for d in main["devices"]] == ["pve1"]
+    assert main["utilization"]["used_u"] == 2
+    listed = {r["name"]: r["utilization"] for r in (await api.get("/api/racks")).json["items"]}
+    assert (listed["Annex"]["used_u"], listed["Main"]["used_u"]) == (1, 2)
+
+
+@pytest.mark.parametrize(("position", "words"), [
+    (5, ["devices 'pve1' (U5-U6) and 'core' (U6) overlap",
+         "total power 320 W exceeds the budget of rack 'Annex' (250 W)"]),
+    (6, ["'pve1' (2U at U6) would end at U7, above the top of rack 'Annex' (6U)"]),
+])
+async def test_a_refused_move_is_422_naming_the_conflict(api, lab, position, words):
+    annex = await api.create("/api/racks", {"name": "Annex", "u_height": 6,
+                                            "max_power_w": 250})
+    await api.patch(f"/api/devices/{lab['sw']['id']}",
+                    json={"rack_id": annex["id"], "position_u": 6})
+    pve1 = f"/api/devices/{lab['srv']['id']}"
+    refused = await api.patch(pve1, json={"rack_id": annex["id"], "position_u": position})
+    assert refused.status_code == 422
+    for text in words:
+        assert text in refused.json["description"]
+    assert {e["field"] for e in refused.json["errors"]} <= {"position_u", "rack_id"}
+    stayed = (await api.get(pve1)).json
+    assert (stayed["rack_id"], stayed["position_u"]) == (lab["rack"]["id"], 1)
+
+
 async def test_device_names_unique(api, lab):
     result = await api.post("/api/devices", json={"name": "CORE", "device_type_id":
                                                   lab["switch"]["id"]})
