@@ -98,3 +98,12 @@ def test_bom_routes_are_described(config):
     assert list(ok["content"]) == ["text/csv"]
     assert "Content-Disposition" in ok["headers"]
     assert "apostrophe" in csv_op["description"] and "Viewers" in csv_op["description"]
+
+
+def test_id_path_parameters_are_integers(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    params = [p for ops in doc["paths"].values() for op in ops.values()
+              for p in op.get("parameters", []) if p["in"] == "path"]
+    assert params and {p["name"] for p in params} == {"id"}
+    assert all(p["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+               for p in params)
