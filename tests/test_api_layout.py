@@ -2,12 +2,15 @@
 
 import asyncio
 import csv
+import dataclasses
 import io
 import xml.etree.ElementTree as ET
 
+import falcon.testing
 import pytest
 
-from conftest import assert_documented
+from conftest import Api, assert_documented
+from homerack.api.app import create_app
 from homerack.domain import optimizer
 from homerack.domain.bom import CSV_COLUMNS
 from homerack.domain.schemas import BomReport
@@ -237,6 +240,18 @@ async def test_bom_csv_has_the_json_lines_and_totals_and_runs_no_formula(api, la
     assert subtotals == [("cat6", 1.5, 2, 3.0), ("power", 1.5, 1, 1.5)]
     assert rows[-1]["row"] == "total" and (rows[-1]["count"], rows[-1]["length_m"]) == (
         "3", "4.5")
+
+
+async def test_a_cross_origin_ui_can_read_the_csv_file_name(config, lab):
+    ui = "https://ui.example"
+    app = create_app(dataclasses.replace(config, cors_origins=(ui,)))
+    async with falcon.testing.ASGIConductor(app) as c:
+        res = await Api(c).get(f"/api/racks/{lab['rack']['id']}/bom.csv",
+                               headers={"Origin": ui})
+    assert res.status_code == 200
+    assert res.headers["access-control-allow-origin"] == ui
+    exposed = res.headers["access-control-expose-headers"].lower()
+    assert "content-disposition" in exposed
 
 
 async def test_bom_csv_needs_a_token_and_names_an_unnamed_rack(api, lab):
