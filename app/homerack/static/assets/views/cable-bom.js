@@ -1,7 +1,7 @@
 // The rack's cable bill of materials (GET /api/racks/{id}/bom): one line per cable run,
 // totals per cable type and stock length, the cables the BOM leaves out, and the CSV.
 import { request } from "../api.js";
-import { attempt, download, h, toast } from "../ui.js";
+import { attempt, clear, download, h, toast } from "../ui.js";
 import { cableName, dispositionName, metres, mmAsMetres } from "./cable-common.js";
 
 // The API's totals when it sends them, else the same figures from the lines: per cable
@@ -106,7 +106,7 @@ async function downloadCsv(rack, button) {
 export function renderBom(el, rack, bom) {
   const csv = h("button", { type: "button", class: "bom-csv" }, "Download CSV");
   csv.addEventListener("click", () => downloadCsv(rack, csv));
-  el.replaceChildren(
+  clear(el,
     h("div", { class: "toolbar bom-head" }, h("h3", { id: `bom-title-${rack.id}` }, "Cable BOM"), h("span", { class: "spacer" }), csv),
     totalsTable(bomTotals(bom)),
     linesTable(bom),

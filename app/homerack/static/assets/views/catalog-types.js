@@ -39,7 +39,7 @@ export function mountTypes(panel, { state, canWrite }) {
 
   function brandOptions(brands) {
     const chosen = brand.value;
-    brand.replaceChildren(h("option", { value: "" }, "All brands"), brands.map((b) => h("option", { value: b.id }, b.name)));
+    brand.replaceChildren(h("option", { value: "" }, "All brands"), ...brands.map((b) => h("option", { value: b.id }, b.name)));
     brand.value = brands.some((b) => String(b.id) === chosen) ? chosen : "";
   }
   brandOptions(state.brands);
