@@ -104,7 +104,7 @@ async function downloadCsv(rack, button) {
 
 // Renders the BOM into el (replacing what was there).
 export function renderBom(el, rack, bom) {
-  const csv = h("button", { type: "button", class: "bom-csv" }, "Download CSV");
+  const csv = h("button", { type: "button", class: "bom-csv", "aria-label": `Download CSV of the cable BOM of ${rack.name}` }, "Download CSV");
   csv.addEventListener("click", () => downloadCsv(rack, csv));
   clear(el,
     h("div", { class: "toolbar bom-head" }, h("h3", { id: `bom-title-${rack.id}` }, "Cable BOM"), h("span", { class: "spacer" }), csv),

@@ -13,10 +13,10 @@ import { cableDialog } from "./cable-dialog.js";
 export async function mountCables(el, { rack }) {
   const canWrite = session.can("editor");
   const titleId = `cables-title-${rack.id}`;
-  const list = h("div", { class: "cable-list", "aria-live": "polite" });
+  const list = h("div", { class: "cable-list" });
   const bomEl = h("section", { class: "bom", "aria-labelledby": `bom-title-${rack.id}` });
-  const status = h("span", { class: "muted cable-count" });
-  const addButton = canWrite ? h("button", { type: "button", class: "primary", onclick: () => add() }, "Add cable") : null;
+  const status = h("span", { class: "muted cable-count", role: "status" });
+  const addButton = canWrite ? h("button", { type: "button", class: "primary", "aria-label": `Add cable to ${rack.name}`, onclick: () => add() }, "Add cable") : null;
   el.classList.add("cables");
   el.replaceChildren(
     h("div", { class: "toolbar cables-head" }, h("h2", { id: titleId }, "Cables"), status, h("span", { class: "spacer" }), addButton),

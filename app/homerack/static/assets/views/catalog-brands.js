@@ -48,8 +48,10 @@ export function mountBrands(panel, { state, canWrite }) {
         h("div", { class: "logo-frame" }, brandLogo(b)),
         h("div", {},
           h("h3", { id: `brand-name-${b.id}` }, b.name),
-          /^https?:\/\//i.test(b.website || "") ? h("a", { href: b.website, rel: "noopener noreferrer", target: "_blank" }, b.website.replace(/^https?:\/\//, "")) : null,
-          h("p", { class: "muted" }, b.logo_url ? "" : "No logo"))),
+          // Only web addresses become links (a website field could hold anything).
+          /^https?:\/\//i.test(b.website || "") ? h("a", { href: b.website, rel: "noopener noreferrer", target: "_blank" }, b.website.replace(/^https?:\/\//, ""))
+            : b.website ? h("span", { class: "muted" }, b.website) : null,
+          b.logo_url ? null : h("p", { class: "muted" }, "No logo"))),
       msg ? h("p", { class: `brand-msg ${msg.kind}`, role: msg.kind === "error" ? "alert" : "status" }, msg.text) : null,
       canWrite ? h("div", { class: "actions brand-actions" },
         h("label", { class: "button upload" }, b.logo_url ? "Replace logo" : "Upload logo", upload),

@@ -5,13 +5,13 @@ import { ApiError, errorMessage, request } from "../api.js";
 import { confirmDialog, download, h, toast } from "../ui.js";
 import { errorTable } from "./transfer-errors.js";
 
-const KINDS = [["brands", "brands"], ["device_types", "device types"], ["racks", "racks"], ["devices", "devices"], ["connections", "cables"]];
+const KINDS = [["brands", "brand"], ["device_types", "device type"], ["racks", "rack"], ["devices", "device"], ["connections", "cable"]];
 
 // "2 racks, 21 devices, …" from a document or from the import's counts.
 function counts(source) {
   return KINDS.map(([key, name]) => {
     const n = Array.isArray(source?.[key]) ? source[key].length : source?.[key];
-    return typeof n === "number" ? `${n} ${name}` : null;
+    return typeof n === "number" ? `${n} ${name}${n === 1 ? "" : "s"}` : null;
   }).filter(Boolean).join(", ");
 }
 
