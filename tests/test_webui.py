@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import falcon.asgi
+import falcon.testing
 import pytest
 
 from homerack import webui
+from homerack.api import ui
 
 ASSET_REF = re.compile(r'(?:src|href)="(/assets/[^"]+)"')
 # Static imports and the dynamic import of a view: import ... from "./x.js", import("./x.js")
@@ -92,3 +95,22 @@ async def test_the_app_serves_the_page_and_its_versioned_assets(api) -> None:
 async def test_anything_else_under_assets_is_404(api, path: str) -> None:
     result = await api.get(path.format(v=webui.asset_version()), role=None)
     assert result.status_code == 404
+
+
+async def test_an_edited_asset_gets_a_new_url_at_once(monkeypatch, tmp_path) -> None:
+    # make dev: edit a file, reload the page, get the new file (the old URL is cached for good).
+    static = tmp_path / "static"
+    shutil.copytree(webui.STATIC, static)
+    monkeypatch.setattr(webui, "STATIC", static)
+    app = falcon.asgi.App()
+    for path, resource, _ in ui.routes():
+        app.add_route(path, resource)
+    async with falcon.testing.ASGIConductor(app) as client:
+        before = webui.asset_version(static)
+        assert f"/assets/{before}/" in (await client.simulate_get("/")).text
+        (static / "assets" / "app.js").write_text("// edited\n")
+        after = webui.asset_version(static)
+        assert after != before
+        assert f"/assets/{after}/" in (await client.simulate_get("/")).text
+        assert (await client.simulate_get(f"/assets/{after}/app.js")).text == "// edited\n"
+        assert (await client.simulate_get(f"/assets/{before}/app.js")).status_code == 404
