@@ -54,7 +54,8 @@ export async function mountCables(el, { rack }) {
   }
 
   function renderList(connections) {
-    status.textContent = `${connections.length} ${connections.length === 1 ? "connection" : "connections"}`;
+    // The rack's name too: with racks side by side there is one section per rack.
+    status.textContent = `${rack.name} · ${connections.length} ${connections.length === 1 ? "connection" : "connections"}`;
     if (!connections.length) {
       list.replaceChildren(h("p", { class: "muted" }, canWrite ? "No cables yet: add the first one." : "No cables yet."));
       return;
