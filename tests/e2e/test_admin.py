@@ -61,6 +61,13 @@ def test_export_then_a_refused_import_then_the_export_back(signed_in, server, ar
     screenshot(page, artifacts, "transfer-errors", phone=True)
 
     # The export goes back in: the rack made after the export is gone, the others are back.
+    # The progress line shows while the request runs (noted by an observer: it is quick).
+    page.evaluate("""() => {
+        const box = document.querySelector('.import-progress');
+        new MutationObserver(() => {
+            if (!box.hidden && box.textContent.includes('Importing')) window.sawProgress = true;
+        }).observe(box, {attributes: true, childList: true, subtree: true});
+    }""")
     import_file(page, exported.name, exported.read_bytes())
     done = page.locator(".import-ok")
     done.wait_for(timeout=30_000)
@@ -68,6 +75,8 @@ def test_export_then_a_refused_import_then_the_export_back(signed_in, server, ar
     names = rack_names(api)
     assert f"Exported {tag}" in names and later["name"] not in names
     assert len(names) == len(doc["racks"])
+    assert page.evaluate("window.sawProgress === true")
+    assert page.locator(".import-progress").is_hidden()
 
 
 def test_a_file_that_is_not_json_is_refused_before_asking(signed_in):

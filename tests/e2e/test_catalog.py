@@ -95,6 +95,32 @@ def test_the_logo_shows_in_the_rack_elevation(signed_in, server):
     assert logo.get_attribute("src") == brand["logo_url"]
 
 
+def test_add_a_brand_and_a_refused_delete(signed_in, server):
+    page = signed_in
+    page.expected_errors.append("409")
+    _, api = server
+    name = f"Brand {secrets.token_hex(3)}"
+    page.goto("/#/catalog")
+    page.get_by_role("tab", name="Brands").click()
+    page.get_by_role("button", name="Add brand").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Website").fill("https://brand.example")
+    dialog.get_by_role("button", name="Add brand").click()
+    dialog.wait_for(state="detached")
+    page.locator(".brand-card").filter(has=page.get_by_role("heading", name=name)).wait_for()
+    brand = api.get(f"/api/brands?q={name.replace(' ', '%20')}")["items"][0]
+    assert (brand["name"], brand["website"]) == (name, "https://brand.example")
+
+    # A brand with device types cannot go: the API's reason reaches the user.
+    api.post("/api/device-types", {"brand_id": brand["id"], "model": "Box", "category": "other",
+                                   "u_height": 1})
+    page.get_by_role("button", name=f"Delete brand {name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    assert "still used by 1 device type" in page.locator(".toast.error").inner_text()
+    assert api.get(f"/api/brands/{brand['id']}")["name"] == name
+
+
 def test_add_a_custom_device_type(signed_in, server, artifacts):
     page = signed_in
     _, api = server

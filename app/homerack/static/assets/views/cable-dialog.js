@@ -15,6 +15,7 @@ export function cableDialog({ title, rack, connection = null, loadOutside, submi
     const id = (name) => `cable-${name}-${++serial}`;
     const inRack = new Set((rack.devices || []).map((d) => d.id));
     let outside = null;  // {devices, racks} once loaded
+    let showOutside = false;
 
     const pickA = h("select", { id: id("a"), name: "device_a_id", required: true });
     const pickB = h("select", { id: id("b"), name: "device_b_id", required: true });
@@ -36,7 +37,7 @@ export function cableDialog({ title, rack, connection = null, loadOutside, submi
       const rackDevices = [...(rack.devices || [])].sort((x, y) => (y.position_u ?? -1) - (x.position_u ?? -1));
       groups.push(h("optgroup", { label: `This rack (${rack.name})` }, rackDevices.map((d) =>
         h("option", { value: d.id }, d.position_u ? `${d.name} (U${d.position_u})` : `${d.name} (not placed)`))));
-      if (outside) {
+      if (outside && showOutside) {
         const rackNames = new Map(outside.racks.map((r) => [r.id, r.name]));
         const byRack = new Map();
         for (const d of outside.devices) {
@@ -61,12 +62,13 @@ export function cableDialog({ title, rack, connection = null, loadOutside, submi
     fill(pickA, connection?.device_a_id);
     fill(pickB, connection?.device_b_id);
 
+    // Ticked: the other racks' devices join the lists (loaded once); unticked: gone again.
     widen.addEventListener("change", async () => {
-      if (!widen.checked || outside) return;
       widen.disabled = true;
       error.hidden = true;
       try {
-        outside = await loadOutside();
+        if (widen.checked && !outside) outside = await loadOutside();
+        showOutside = widen.checked;
         const [a, b] = [pickA.value, pickB.value];
         fill(pickA, a);
         fill(pickB, b);
@@ -75,7 +77,7 @@ export function cableDialog({ title, rack, connection = null, loadOutside, submi
         error.textContent = errorMessage(err);
         error.hidden = false;
       } finally {
-        widen.disabled = !!outside;
+        widen.disabled = false;
       }
     });
 

@@ -84,7 +84,10 @@ export async function render(root) {
   }
 
   async function toggleActive(u) {
-    if (u.active && !await confirmDialog(`Deactivate ${u.username}? They can no longer sign in; their role is kept.`, "Deactivate")) return;
+    const me = u.username === session.user?.username;
+    const text = me ? "Deactivate your own account? You will be signed out and cannot sign in again until another admin reactivates you."
+      : `Deactivate ${u.username}? They can no longer sign in; their role is kept.`;
+    if (u.active && !await confirmDialog(text, "Deactivate")) return;
     await patch(u, { active: !u.active }, (user) => `${user.username} is ${user.active ? "active again" : "deactivated"}.`);
   }
 
