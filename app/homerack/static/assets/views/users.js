@@ -7,7 +7,7 @@ import { confirmDialog, formDialog, h, toast } from "../ui.js";
 const ROLES = [["viewer", "Viewer (reads)"], ["editor", "Editor (changes racks and the catalog)"], ["admin", "Admin (users, import)"]];
 const ROLE_NAMES = { viewer: "Viewer", editor: "Editor", admin: "Admin" };
 
-export async function render(root) {
+export async function render(root, { navigate }) {
   const tbody = h("tbody");
   const message = h("p", { class: "users-msg", role: "status", "aria-live": "polite" });
   const count = h("span", { class: "muted" });
@@ -80,7 +80,13 @@ export async function render(root) {
       select.value = u.role;
       return;
     }
-    await patch(u, { role }, (user) => `${user.username} is now ${ROLE_NAMES[user.role].toLowerCase()}.`);
+    const user = await patch(u, { role }, (changed) => `${changed.username} is now ${ROLE_NAMES[changed.role].toLowerCase()}.`);
+    if (user && u.username === session.user?.username && user.role !== "admin") {
+      // No longer an admin: pick up the new role and leave the admin-only page.
+      await session.refresh().catch(() => {});
+      toast(`You are now ${ROLE_NAMES[user.role].toLowerCase()}.`);
+      navigate("#/racks");
+    }
   }
 
   async function toggleActive(u) {
