@@ -128,6 +128,13 @@ class Api:
         return result.json
 
 
+def assert_documented(model, doc: dict) -> None:
+    """``doc`` (a response body) has exactly the fields of ``model``, the output model
+    the OpenAPI document describes it with, and values that model accepts."""
+    assert set(doc) == set(model.model_fields), set(doc) ^ set(model.model_fields)
+    model.model_validate(doc)
+
+
 @pytest.fixture
 async def api(config):
     async with falcon.testing.ASGIConductor(create_app(config)) as conductor:

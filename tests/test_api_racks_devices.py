@@ -2,6 +2,9 @@
 
 import pytest
 
+from conftest import assert_documented
+from homerack.domain.schemas import RackDetail, RackSummary
+
 
 async def test_rack_detail_has_devices_top_first_and_utilization(api, lab):
     body = (await api.get(f"/api/racks/{lab['rack']['id']}")).json
@@ -12,6 +15,26 @@ async def test_rack_detail_has_devices_top_first_and_utilization(api, lab):
         "used_u": 3, "free_u": 9, "used_pct": 25.0, "weight_kg": 31.1,
         "max_weight_kg": 100.0, "weight_pct": 31.1, "power_w": 320.0, "max_power_w": 1000.0,
         "power_pct": 32.0}
+
+
+async def test_rack_list_items_carry_their_utilization(api, lab):
+    await api.create("/api/racks", {"name": "Annex", "u_height": 6, "width_in": 10})
+    listed = (await api.get("/api/racks", role="viewer")).json["items"]
+    assert [r["name"] for r in listed] == ["Annex", "Main"]
+    for item in listed:
+        assert_documented(RackSummary, item)
+        detail = (await api.get(f"/api/racks/{item['id']}")).json
+        assert item == {k: v for k, v in detail.items() if k != "devices"}
+    assert listed[0]["utilization"] == {
+        "used_u": 0, "free_u": 6, "used_pct": 0.0, "weight_kg": 0.0, "max_weight_kg": None,
+        "weight_pct": None, "power_w": 0.0, "max_power_w": None, "power_pct": None}
+    second = (await api.get("/api/racks", params={"limit": 1, "offset": 1})).json
+    assert second["total"] == 2
+    assert [(r["name"], r["utilization"]["used_u"], r["utilization"]["weight_kg"])
+            for r in second["items"]] == [("Main", 3, 31.1)]
+    # A rack created or changed answers the rack alone; the list and detail add the rest.
+    assert_documented(RackDetail, (await api.get(f"/api/racks/{lab['rack']['id']}")).json)
+    assert "utilization" not in lab["rack"]
 
 
 async def test_rack_names_unique_and_filters(api, lab):

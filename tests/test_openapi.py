@@ -50,3 +50,26 @@ def test_device_schema_has_serial_number_and_management_url(config):
     assert props["serial_number"]["maxLength"] == 100
     assert props["management_url"]["maxLength"] == 500
     assert "admin page" in props["management_url"]["description"]
+
+
+def _schema(doc: dict, ref_holder: dict) -> dict:
+    return doc["components"]["schemas"][ref_holder["$ref"].rsplit("/", 1)[1]]
+
+
+def _answer(doc: dict, path: str, method: str, code: str = "200") -> dict:
+    response = doc["paths"][path][method]["responses"][code]
+    return _schema(doc, response["content"]["application/json"]["schema"])
+
+
+def test_rack_list_items_are_described_with_their_utilization(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    page = _answer(doc, "/api/racks", "get")
+    item = _schema(doc, page["allOf"][1]["properties"]["items"]["items"])
+    assert {"id", "name", "u_height", "utilization"} <= set(item["required"])
+    utilization = _schema(doc, item["properties"]["utilization"])
+    assert set(utilization["required"]) == {
+        "used_u", "free_u", "used_pct", "weight_kg", "max_weight_kg", "weight_pct",
+        "power_w", "max_power_w", "power_pct"}
+    detail = _answer(doc, "/api/racks/{id}", "get")
+    assert _schema(doc, detail["properties"]["utilization"]) == utilization
+    assert "utilization" not in _answer(doc, "/api/racks", "post", "201")["properties"]

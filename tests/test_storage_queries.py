@@ -56,3 +56,22 @@ def test_reads_do_not_grow_with_rows(db, caplog):
     assert all(n > 0 for n in small)
     assert large == small
     assert small[0] <= 4  # rack, its devices, their types, their brands
+
+
+def test_rack_list_utilization_takes_one_query_for_the_page(db, caplog):
+    brand = catalog.create_brand(db, parse(catalog.BrandIn, {"name": "b"}))
+    type_id = catalog.create_device_type(db, parse(DeviceTypeIn, {
+        "brand_id": brand["id"], "model": "m", "category": "server", "u_height": 1,
+        "weight_kg": 2, "power_w": 10}))["id"]
+    first = racks.create_rack(db, parse(RackIn, {"name": "r00", "u_height": 42}))
+    _add_devices(db, first["id"], 1, 2, [type_id])
+    small = _selects(caplog, racks.list_racks, db, 50, 0)
+    for n in range(1, 8):
+        rack = racks.create_rack(db, parse(RackIn, {"name": f"r{n:02}", "u_height": 42}))
+        _add_devices(db, rack["id"], 1 + 5 * n, 5, [type_id])  # unique names: dev6...
+    large = _selects(caplog, racks.list_racks, db, 50, 0)
+    assert large == small <= 3  # the page, its count, the devices of its racks
+    listed = racks.list_racks(db, 50, 0)["items"]
+    assert [r["utilization"]["used_u"] for r in listed] == [2] + [5] * 7
+    assert [r["utilization"] for r in listed] == [
+        racks.get_rack(db, r["id"])["utilization"] for r in listed]

@@ -75,6 +75,10 @@ class Crud:
     patch_model: type | None = None  # when PATCH takes another document than POST
     cache: str | None = None         # cache namespace of the reads (None: not cached)
     invalidates: tuple[str, ...] = ()  # cache namespaces a write makes stale
+    # Output models of domain.schemas for the OpenAPI document (None: "an object").
+    out_model: type | None = None    # what POST, PATCH and (by default) GET /{id} answer
+    list_model: type | None = None   # a list item (default: out_model)
+    item_model: type | None = None   # what GET /{id} answers (default: out_model)
 
 
 # Cache namespaces. Rack details show brand and model names, so catalog writes make
@@ -143,14 +147,21 @@ class CrudResource:
                    "schema": ({"type": "string", "enum": list(f.choices)} if f.choices else
                               {"type": {str: "string", int: "integer", bool: "boolean"}[f.kind]})}
                   for f in c.filters]
+
+        def answers(model) -> dict:
+            return {"response": model} if model is not None else {}
+
         return {
             "on_get": {"summary": f"List {c.plural.replace('_', ' ')}", "tags": [c.plural],
-                       "list": True, "parameters": params},
+                       "list": True, "parameters": params,
+                       "item": c.list_model or c.out_model},
             "on_post": {"summary": f"Create a {c.kind}", "tags": [c.plural], "body": c.model,
-                        "responses": {"201": f"the new {c.kind}"}},
-            "on_get_item": {"summary": f"Get a {c.kind}", "tags": [c.plural]},
+                        "responses": {"201": f"the new {c.kind}"}, **answers(c.out_model)},
+            "on_get_item": {"summary": f"Get a {c.kind}", "tags": [c.plural],
+                            **answers(c.item_model or c.out_model)},
             "on_patch_item": {"summary": f"Change fields of a {c.kind}", "tags": [c.plural],
-                              "body": c.patch_model or c.model, "partial": True},
+                              "body": c.patch_model or c.model, "partial": True,
+                              **answers(c.out_model)},
             "on_delete_item": {"summary": f"Delete a {c.kind}", "tags": [c.plural],
                                "responses": {"204": "deleted"}},
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import CABLE_TYPES, ConnectionIn, DeviceIn
+from ..domain.schemas import CABLE_TYPES, ConnectionIn, Device, DeviceIn
 from ..storage import devices
 from .common import RACKS_WRITE, Crud, Filter, crud_routes
 
@@ -12,7 +12,7 @@ DEVICES = Crud("device", "devices", DeviceIn, devices.list_devices, devices.crea
                 Filter("rack_id", int, "only devices in this rack"),
                 Filter("device_type_id", int, "only devices of this type"),
                 Filter("placed", bool, "true: only placed devices; false: only unplaced")),
-               cache="racks", invalidates=RACKS_WRITE)
+               cache="racks", invalidates=RACKS_WRITE, out_model=Device)
 
 CONNECTIONS = Crud("connection", "connections", ConnectionIn, devices.list_connections,
                    devices.create_connection, devices.get_connection,

@@ -38,8 +38,9 @@ class _Builder:
                 "offset": {"type": "integer"}}},
         }
 
-    def model(self, model, partial: bool = False) -> dict:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    def model(self, model, partial: bool = False, mode: str = "validation") -> dict:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}",
+                                         mode=mode)
         self.schemas.update(schema.pop("$defs", {}))
         name = model.__name__
         if partial:  # PATCH: any subset of the fields
@@ -49,9 +50,25 @@ class _Builder:
         self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
+    def response(self, model) -> dict:
+        """The schema of a response document (an output model of domain.schemas)."""
+        return self.model(model, mode="serialization")
+
+    def page(self, item) -> dict:
+        """A list answer; with ``item`` (an output model) its items are described too."""
+        if item is None:
+            return {"$ref": "#/components/schemas/Page"}
+        name = f"{item.__name__}Page"
+        self.schemas[name] = {"allOf": [{"$ref": "#/components/schemas/Page"}, {
+            "type": "object", "properties": {
+                "items": {"type": "array", "items": self.response(item)}}}]}
+        return {"$ref": f"#/components/schemas/{name}"}
+
     def operation(self, path: str, fname: str, spec: dict) -> dict:
         op: dict = {"summary": spec["summary"], "tags": spec.get("tags", []),
                     "operationId": re.sub(r"\W+", "_", f"{fname[3:]}{path}").strip("_")}
+        if "description" in spec:
+            op["description"] = spec["description"]
         params = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "integer" if conv == "int" else "string"}}
                   for name, conv in _PARAM.findall(path)]
@@ -75,12 +92,17 @@ class _Builder:
         responses = {**_DEFAULT_RESPONSES[base], **spec.get("responses", {})}
         op["responses"] = {}
         for code, description in responses.items():
-            body = ({"content": _json({"$ref": "#/components/schemas/Page"})}
+            body = ({"content": _json(self.page(spec.get("item")))}
                     if spec.get("list") and code == "200" else
                     {"content": {spec["content_type"]: {"schema": {"type": "string"}}}}
                     if "content_type" in spec and code == "200" else
                     {} if code == "204" or int(code) >= 400 else
+                    {"content": _json(self.response(spec["response"]))}
+                    if "response" in spec and code in ("200", "201") else
                     {"content": _json({"type": "object"})})
+            if code in ("200", "201") and "headers" in spec:
+                body["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                                   for name, text in spec["headers"].items()}
             op["responses"][code] = {"description": description, **body}
         for code in ("400", "401", "403", "404", "409", "422", "429"):
             op["responses"].setdefault(code, _ERROR)

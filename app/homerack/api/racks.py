@@ -1,8 +1,8 @@
-"""/api/racks: racks, with placed devices and utilization on the item route."""
+"""/api/racks: racks with their utilization; placed devices on the item route."""
 
 from __future__ import annotations
 
-from ..domain.schemas import RackIn
+from ..domain.schemas import Rack, RackDetail, RackIn, RackSummary
 from ..storage import racks
 from .common import RACKS_WRITE, Crud, Filter, crud_routes
 
@@ -10,7 +10,8 @@ CRUD = Crud("rack", "racks", RackIn, racks.list_racks, racks.create_rack, racks.
             racks.update_rack, racks.delete_rack,
             (Filter("q", str, "name contains (case-insensitive)"),
              Filter("location", str, "exact location (case-insensitive)")),
-            cache="racks", invalidates=RACKS_WRITE)
+            cache="racks", invalidates=RACKS_WRITE,
+            out_model=Rack, list_model=RackSummary, item_model=RackDetail)
 
 
 def routes(rt) -> list[tuple]:

@@ -219,6 +219,83 @@ class InventoryDoc(Strict):
     connections: list[ConnectionDoc] = []
 
 
+# -- response documents --------------------------------------------------------
+# Documentation only: the storage layer builds plain dicts, and the tests check each
+# response against these models (same keys, valid values), so the OpenAPI document
+# describes what the API really answers.
+
+class Out(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class Utilization(Out):
+    """Units, weight and power in use against the rack's size and budgets (null
+    percentages: the rack sets no budget)."""
+
+    used_u: int
+    free_u: int
+    used_pct: float | None
+    weight_kg: float
+    max_weight_kg: float | None
+    weight_pct: float | None
+    power_w: float
+    max_power_w: float | None
+    power_pct: float | None
+
+
+class Rack(RackIn):
+    model_config = ConfigDict(strict=False, extra="ignore",
+                              json_schema_serialization_defaults_required=True)
+    id: int
+
+
+class RackSummary(Rack):
+    """A rack as listed: its fields and its utilization."""
+
+    utilization: Utilization
+
+
+class RackDevice(Out):
+    """A device placed in a rack, with its type's dimensions."""
+
+    id: int
+    name: str
+    position_u: int
+    top_u: int
+    locked: bool
+    access_frequency: Access
+    notes: str
+    device_type_id: int
+    brand: str
+    model: str
+    category: Category
+    u_height: int
+    width_in: int
+    depth_mm: int | None
+    weight_kg: float
+    power_w: float
+    airflow: Airflow
+
+
+class RackDetail(Rack):
+    """A rack with its placed devices (top first, like an elevation) and utilization."""
+
+    devices: list[RackDevice]
+    utilization: Utilization
+
+
+class Device(DeviceFields):
+    model_config = ConfigDict(strict=False, extra="ignore",
+                              json_schema_serialization_defaults_required=True)
+    id: int
+    device_type_id: int
+    brand: str
+    model: str
+    category: Category
+    u_height: int
+    rack_id: int | None
+
+
 def _username(value: str) -> str:
     value = value.lower()
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.@-]*", value):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pony.orm import db_session
+from pony.orm import db_session, select
 
 from ..domain.errors import Conflict
-from ..domain.rules import Placed, utilization
+from ..domain.rules import Placed, RackInfo, utilization
 from ..domain.schemas import RackIn, merge
 from .common import (
     check_rack,
@@ -37,7 +37,29 @@ def list_racks(db, limit: int, offset: int, q: str | None = None,
     if location:
         where = location.lower()
         query = query.filter(lambda r: r.location.lower() == where)
-    return page(query.order_by(lambda r: (r.name, r.id)), limit, offset, rack_dict)
+    result = page(query.order_by(lambda r: (r.name, r.id)), limit, offset, rack_dict)
+    _add_utilization(db, result["items"])
+    return result
+
+
+def _add_utilization(db, items: list[dict]) -> None:
+    """Give each listed rack its utilization, from one query for all their devices."""
+    held: dict[int, list[Placed]] = {r["id"]: [] for r in items}
+    if held:
+        ids = list(held)
+        rows = select((d.rack.id, d.id, d.name, d.position_u, d.device_type.u_height,
+                       d.device_type.width_in, d.device_type.depth_mm,
+                       d.device_type.weight_kg, d.device_type.power_w)
+                      for d in db.Device if d.rack.id in ids)
+        for rack_id, ident, name, position_u, u_height, width_in, depth_mm, kg, watts in rows:
+            held[rack_id].append(Placed(id=ident, name=name, position_u=position_u,
+                                        u_height=u_height, width_in=width_in,
+                                        depth_mm=depth_mm, weight_kg=kg, power_w=watts))
+    for r in items:
+        r["utilization"] = utilization(
+            RackInfo(name=r["name"], u_height=r["u_height"], width_in=r["width_in"],
+                     depth_mm=r["depth_mm"], max_weight_kg=r["max_weight_kg"],
+                     max_power_w=r["max_power_w"]), held[r["id"]])
 
 
 # The hottest read: one joined query, rows straight to dicts. Materialising 40 devices
