@@ -30,16 +30,16 @@ export function addDeviceDialog(rack, unit = null) {
     results,
     h("div", { class: "field" }, h("label", { for: name.id }, "Device name"), name));
   const unplacedPart = h("div", { class: "add-part", hidden: true },
-    h("div", { class: "field" }, h("label", { for: device.id }, "Unplaced device"), device));
+    h("div", { class: "field" }, h("label", { for: device.id }, "Device to place"), device));
   const sourceRadio = (value, label) => h("label", { class: "add-source" },
     h("input", { type: "radio", name: `${id}-source`, value, checked: value === source,
       onchange: () => switchSource(value) }), label);
 
   const form = h("form", { class: "form add-device", method: "dialog" },
     h("h2", {}, `Add a device to ${rack.name}`),
-    h("fieldset", { class: "add-sources" }, h("legend", {}, "From"),
-      sourceRadio("catalog", "The catalog (a new device)"),
-      sourceRadio("unplaced", "The unplaced devices")),
+    h("fieldset", { class: "add-sources" }, h("legend", {}, "Add"),
+      sourceRadio("catalog", "A new device from the catalog"),
+      sourceRadio("unplaced", "One of the unplaced devices")),
     catalogPart, unplacedPart,
     h("div", { class: "field" }, h("label", { for: position.id }, "Position"), position),
     status, error,
