@@ -253,8 +253,3 @@ export function attachMoves(root, hooks) {
     root.removeEventListener("focusout", onFocusOut);
   };
 }
-
-// Whether a move is in progress (the view holds re-renders back meanwhile).
-export function moving(root) {
-  return !!root.querySelector(".device.dragging, .device.picked");
-}

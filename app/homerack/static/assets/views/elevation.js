@@ -23,21 +23,21 @@ export function deviceLabel(d, pos = d.position_u) {
 
 // The largest scale (px per mm) at which every rack fits its column (the same scale for
 // all racks shown together, so a 10 in rack looks narrower than a 19 in one).
-export function fitScale(columns, max = MAX_SCALE) {
+export function fitScale(columns, max = MAX_SCALE, rail = RAIL_PX) {
   let scale = max;
   for (const { width, rack } of columns) {
-    if (width > 0) scale = Math.min(scale, (width - 2 * RAIL_PX) / widthMm(rack));
+    if (width > 0) scale = Math.min(scale, (width - 2 * rail) / widthMm(rack));
   }
   return Math.max(MIN_SCALE, scale);
 }
 
 // Sets the unit height and area width of a drawn elevation for a scale (px per mm); the
 // text density follows the unit height so 1U blocks never cut their text mid-line.
-export function applyScale(el, scale) {
+export function applyScale(el, scale, rail = RAIL_PX) {
   const unit = UNIT_MM * scale;
   el.style.setProperty("--u", `${unit.toFixed(2)}px`);
   el.style.setProperty("--area-w", `${(widthMm({ width_in: Number(el.dataset.widthIn) }) * scale).toFixed(1)}px`);
-  el.style.setProperty("--rail", `${RAIL_PX}px`);
+  el.style.setProperty("--rail", `${rail}px`);
   el.dataset.density = unit < 22 ? "tiny" : unit < 34 ? "tight" : "normal";
 }
 

@@ -44,6 +44,7 @@ export function openOptimizer(view, rack, { keyboard = false, returnTo = null } 
     h("div", { class: "actions" }, run));
   const body = h("div", { class: "optimize" }, form, status, result);
 
+  let sizer = null;     // keeps the two drawings fitted to the panel
   let request = null;   // the body of the last proposal
   let proposal = null;
 
@@ -80,15 +81,23 @@ export function openOptimizer(view, rack, { keyboard = false, returnTo = null } 
     const moves = p.placements.filter((x) => x.moved);
     const positions = new Map(p.placements.map((x) => [x.device_id, x.position_u]));
     const previous = new Map(current.devices.map((d) => [d.id, d.position_u]));
-    // Both drawings at one scale, each half of the panel's width.
-    const width = (result.clientWidth || body.clientWidth || 320) / 2 - 8;
-    const scale = fitScale([{ width: width + 2 * (26 - MINI_RAIL), rack: current }], 0.6);
+    const drawings = [];
     const mini = (label, opts) => {
       const el = drawElevation(current, { compact: true, ...opts });
-      applyScale(el, scale);
-      el.style.setProperty("--rail", `${MINI_RAIL}px`);
+      drawings.push(el);
       return h("figure", { class: "opt-figure" }, h("figcaption", {}, label), el);
     };
+    const compare = h("div", { class: "opt-compare" }, mini("Current", {}), mini("Proposed", { positions, previous }));
+    // Both drawings at one scale, each half of the panel's width (which changes with the
+    // window, and when the panel turns into a full-screen sheet on a phone).
+    const fit = () => {
+      const width = (compare.clientWidth || body.clientWidth || 320) / 2 - 6;
+      const scale = fitScale([{ width, rack: current }], 0.6, MINI_RAIL);
+      for (const el of drawings) applyScale(el, scale, MINI_RAIL);
+    };
+    sizer?.disconnect();
+    sizer = new ResizeObserver(fit);
+    sizer.observe(compare);
     const sc = p.score;
     const pct = (s) => (s ? `${(s.score * 100).toFixed(1)}` : "–");
     const better = sc.current && sc.proposed.score > sc.current.score + 1e-9;
@@ -98,9 +107,7 @@ export function openOptimizer(view, rack, { keyboard = false, returnTo = null } 
         moves.length ? `${moves.length} device${moves.length === 1 ? "" : "s"} would move. ` : "The current layout is already the best found: nothing moves. ",
         `Score ${pct(sc.proposed)} (now ${pct(sc.current)}, higher is better)`,
         p.proof.optimal ? ", proven optimal." : `, best found by ${p.proof.method} in ${Math.round(p.elapsed_ms)} ms.`),
-      h("div", { class: "opt-compare" },
-        mini("Current", {}),
-        mini("Proposed", { positions, previous })),
+      compare,
       h("div", { class: "table-wrap" }, h("table", { class: "opt-terms" },
         h("caption", {}, "Cost of each term (lower is better)"),
         h("thead", {}, h("tr", {}, h("th", {}, "Term"), h("th", { class: "num" }, "Now"), h("th", { class: "num" }, "Proposed"))),

@@ -68,6 +68,7 @@ export async function render(root, { params, navigate }) {
         h("button", { type: "button", class: "icon", "aria-label": "Close panel", onclick: closePanel }, "×")),
       body);
     delete panel.dataset.empty;
+    markSelected();
     layout.classList.toggle("wide-panel", wide);
     rescale();
     if (keyboard) h2.focus();
@@ -78,11 +79,20 @@ export async function render(root, { params, navigate }) {
     const back = panelState?.returnTo;
     panelState = null;
     emptyPanel();
+    markSelected();
     rescale();
     // Back to the device (or button) the panel was opened from, when it still exists.
     const target = back && document.querySelector(back);
     if (target) target.focus();
   }
+  // The device shown in the panel is marked in its elevation.
+  function markSelected() {
+    for (const el of row.querySelectorAll('.device[aria-current="true"]')) el.removeAttribute("aria-current");
+    if (panelState?.kind === "device") {
+      row.querySelector(`.elev-area [data-device-id="${panelState.id}"]`)?.setAttribute("aria-current", "true");
+    }
+  }
+
   // On a wide screen the panel stays in place with a hint; on a phone it hides when empty.
   function emptyPanel() {
     panel.dataset.empty = "";
@@ -127,6 +137,7 @@ export async function render(root, { params, navigate }) {
         h("button", { type: "button", "data-optimize": id, onclick: (e) => optimize(rack, e) }, "Optimize"),
         h("button", { type: "button", "data-edit-rack": id, onclick: () => editRack(rack) }, "Edit rack")) : null);
     clear(c.elev, drawElevation(rack, { interactive: true, hintId }));
+    markSelected();
   }
 
   async function mountCablesOf(id) {

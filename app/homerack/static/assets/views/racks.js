@@ -15,7 +15,7 @@ export async function render(root, { navigate }) {
     onclick: () => navigate(`#/racks/${[...selected].join(",")}`),
   }, "Open side by side");
   const filter = h("input", {
-    type: "search", placeholder: "Filter by name or location", "aria-label": "Filter racks",
+    type: "search", placeholder: "Filter racks…", "aria-label": "Filter racks by name or location",
     oninput: () => draw(),
   });
 
