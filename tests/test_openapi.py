@@ -73,3 +73,37 @@ def test_rack_list_items_are_described_with_their_utilization(config):
     detail = _answer(doc, "/api/racks/{id}", "get")
     assert _schema(doc, detail["properties"]["utilization"]) == utilization
     assert "utilization" not in _answer(doc, "/api/racks", "post", "201")["properties"]
+
+
+def test_device_rows_are_described_with_brand_id_and_logo_url(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    detail = _answer(doc, "/api/racks/{id}", "get")
+    row = _schema(doc, detail["properties"]["devices"]["items"])
+    device = _answer(doc, "/api/devices/{id}", "get")
+    for schema in (row, device):
+        assert {"brand_id", "logo_url"} <= set(schema["required"])
+        assert {"type": "null"} in schema["properties"]["logo_url"]["anyOf"]
+    assert _answer(doc, "/api/devices/{id}", "patch") == device
+    assert _answer(doc, "/api/devices", "post", "201") == device
+
+
+def test_bom_routes_are_described(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    report = _answer(doc, "/api/racks/{id}/bom", "get")
+    total = _schema(doc, report["properties"]["totals"]["items"])
+    assert set(total["required"]) == {"cable_type", "stock_length_m", "count",
+                                      "total_length_m"}
+    csv_op = doc["paths"]["/api/racks/{id}/bom.csv"]["get"]
+    ok = csv_op["responses"]["200"]
+    assert list(ok["content"]) == ["text/csv"]
+    assert "Content-Disposition" in ok["headers"]
+    assert "apostrophe" in csv_op["description"] and "Viewers" in csv_op["description"]
+
+
+def test_id_path_parameters_are_integers(config):
+    doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
+    params = [p for ops in doc["paths"].values() for op in ops.values()
+              for p in op.get("parameters", []) if p["in"] == "path"]
+    assert params and {p["name"] for p in params} == {"id"}
+    assert all(p["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+               for p in params)

@@ -11,7 +11,7 @@ import falcon.testing
 import pytest
 import redis
 
-from conftest import Api
+from conftest import Api, png
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
 from homerack.api.runtime import COMPUTE_QUEUE
@@ -94,6 +94,38 @@ async def test_cache_hits_and_read_after_write(config, redis_db, lab):
         await api.patch(f"/api/brands/{brand['id']}", json={"name": "Dell EMC"})
         devices = (await api.get(path)).json["devices"]
         assert {d["brand"] for d in devices} >= {"Dell EMC"}
+
+
+async def test_cached_rack_reads_show_a_logo_change_at_once(config, redis_db, lab):
+    """The elevation draws brand logos from the (cached) rack detail and device list:
+    a logo upload or removal and a brand rename must reach them on the next read."""
+    dell = lab["brands"][1]
+    async with app_with(config, redis_url=REDIS_URL) as c:
+        api = Api(c)
+        rack, devices = f"/api/racks/{lab['rack']['id']}", "/api/devices"
+
+        async def pve1() -> tuple:
+            row = next(d for d in (await api.get(rack)).json["devices"]
+                       if d["name"] == "pve1")
+            item = next(d for d in (await api.get(devices)).json["items"]
+                        if d["name"] == "pve1")
+            assert (row["brand"], row["logo_url"]) == (item["brand"], item["logo_url"])
+            return row["brand"], row["logo_url"]
+
+        assert await pve1() == ("Dell", None)
+        before = (await api.get("/api/health/cache/stats")).json
+        assert await pve1() == ("Dell", None)
+        stats = (await api.get("/api/health/cache/stats")).json
+        assert stats["hits"] - before["hits"] == 2  # both reads came from the cache
+        put = await api.put(f"/api/brands/{dell['id']}/logo", body=png(),
+                            headers={"Content-Type": "image/png"})
+        assert put.status_code == 200, put.text
+        url = put.json["logo_url"]
+        assert await pve1() == ("Dell", url)
+        await api.patch(f"/api/brands/{dell['id']}", json={"name": "Dell EMC"})
+        assert await pve1() == ("Dell EMC", url)
+        assert (await api.delete(f"/api/brands/{dell['id']}/logo")).status_code == 200
+        assert await pve1() == ("Dell EMC", None)
 
 
 async def test_cache_is_bypassed_when_a_write_happens_outside(config, redis_db, lab):

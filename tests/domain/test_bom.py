@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -10,10 +12,15 @@ from hypothesis import strategies as st
 
 from homerack.domain.bom import (
     CABLE_TYPES,
+    CSV_COLUMNS,
+    FORMULA_START,
     STOCK_LENGTHS_M,
     BomConnection,
     BomDevice,
+    bom_csv,
     cable_bom,
+    csv_cell,
+    csv_filename,
     horizontal_allowance_mm,
 )
 
@@ -76,6 +83,82 @@ def test_too_long_run_is_a_custom_length():
     assert "custom length: 3.23 m" in line.note and "3 m" in line.note
     assert bom.totals[0].stock_length_m is None and bom.totals[0].count == 3
     assert bom.totals[0].total_length_m == pytest.approx(3 * 3.22698, abs=1e-3)
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+    ("@SUM(1)", "'@SUM(1)"),
+    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("core = uplink", "core = uplink"),   # only the first character matters
+    ("'quoted", "'quoted"),
+    ("", ""),
+    (None, ""),
+    (2, "2"),
+    (1.5, "1.5"),
+    (3.0, "3"),
+    (1280.07, "1280.07"),
+    (0.1 + 0.2, "0.3"),
+])
+def test_csv_cells_defuse_formulas(value, cell):
+    assert csv_cell(value) == cell
+
+
+@given(st.text())
+def test_no_csv_cell_starts_a_formula(text):
+    cell = csv_cell(text)
+    assert not cell.startswith(FORMULA_START)
+    assert cell in (text, "'" + text)
+
+
+@pytest.mark.parametrize(("name", "filename"), [
+    ("Main", "main-bom.csv"),
+    ("Rack 2 / Café (garage)", "rack-2-cafe-garage-bom.csv"),
+    ('=HYPERLINK("x")', "hyperlink-x-bom.csv"),
+    ('"; filename=evil.exe', "filename-evil-exe-bom.csv"),
+    ("机柜", "rack-bom.csv"),
+    ("x" * 100, "x" * 60 + "-bom.csv"),
+])
+def test_csv_filename_is_a_safe_slug(name, filename):
+    assert csv_filename(name) == filename
+
+
+def test_csv_has_the_lines_subtotals_and_a_total():
+    devs = [BomDevice(1, "=cmd()", 1, 48), BomDevice(2, "@bottom", 1, 1),
+            BomDevice(3, "mid", 1, 24)]
+    bom = cable_bom(devs, [
+        BomConnection(5, 1, 2, "usb", count=3, label="+label"),  # too long: custom
+        BomConnection(6, 3, 2, "cat6", count=2),
+        BomConnection(7, 3, 1, "cat6"),
+        BomConnection(8, 3, 99, "dac", b_name="elsewhere"),    # leaves the rack
+    ])
+    text = bom_csv(bom)
+    assert text.endswith("\r\n") and "\r\n" in text.rstrip("\r\n")
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert tuple(header) == CSV_COLUMNS
+    rows = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [r["row"] for r in rows] == ["cable"] * 3 + ["subtotal"] * 3 + ["total"]
+    usb = rows[0]
+    assert (usb["device_a"], usb["device_b"], usb["label"]) == ("'=cmd()", "'@bottom",
+                                                                "'+label")
+    assert usb["stock_length_m"] == "" and "custom length" in usb["note"]
+    assert float(usb["length_m"]) == pytest.approx(3 * bom.lines[0].length_mm / 1000)
+    subtotals = {(r["cable_type"], r["stock_length_m"]): (r["count"], r["length_m"])
+                 for r in rows if r["row"] == "subtotal"}
+    assert subtotals == {(t.cable_type, csv_cell(t.stock_length_m)):
+                         (str(t.count), csv_cell(t.total_length_m)) for t in bom.totals}
+    total = rows[-1]
+    assert total["count"] == str(sum(t.count for t in bom.totals)) == "6"
+    assert float(total["length_m"]) == pytest.approx(sum(t.total_length_m for t in bom.totals))
+    assert "1 connection(s)" in total["note"]
+    assert not any(cell.startswith(FORMULA_START) for r in rows for cell in r.values())
+
+
+def test_csv_of_an_empty_bom_is_a_header_and_a_zero_total():
+    rows = list(csv.reader(io.StringIO(bom_csv(cable_bom([], [])), newline="")))
+    assert rows == [list(CSV_COLUMNS), ["total", "", "", "", "", "", "0", "", "", "0", ""]]
 
 
 def test_validation():

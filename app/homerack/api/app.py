@@ -46,7 +46,8 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     if config.cors_origins:
         middleware.insert(2, falcon.CORSMiddleware(
             allow_origins=list(config.cors_origins),
-            expose_headers=["Location", "Retry-After", "X-Request-ID"]))
+            expose_headers=["Location", "Retry-After", "X-Request-ID",
+                            "Content-Disposition"]))  # the BOM CSV's file name
     app = falcon.asgi.App(middleware=middleware)
 
     json = falcon.media.JSONHandler(dumps=_orjson_dumps, loads=orjson.loads)

@@ -49,6 +49,7 @@ class LogoResource:
 
     async def _set(self, brand_id: int, url: str | None) -> dict:
         brand, unused = await self.rt.run(catalog.set_logo, brand_id, url)
+        # Rack details and device lists carry logo_url: they go stale with the brand.
         await self.rt.cache.invalidate(*CATALOG_WRITE)
         if unused:
             await self.rt.offload(self.store.delete, unused)

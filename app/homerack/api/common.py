@@ -81,8 +81,9 @@ class Crud:
     item_model: type | None = None   # what GET /{id} answers (default: out_model)
 
 
-# Cache namespaces. Rack details show brand and model names, so catalog writes make
-# the rack reads stale too.
+# Cache namespaces. Rack details and device lists show brand names, brand logos and
+# model dimensions, so catalog writes (a logo upload or removal included) make the
+# rack reads stale too.
 CATALOG_WRITE = ("catalog", "racks")
 RACKS_WRITE = ("racks",)
 

@@ -1,4 +1,5 @@
-"""Rack layout routes: the placement optimizer, the cable BOM and the SVG elevation."""
+"""Rack layout routes: the placement optimizer, the cable BOM (JSON and CSV) and the SVG
+elevation."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import time
 
 import falcon
 
-from ..domain import optimizer
+from ..domain import bom, optimizer
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
-from ..domain.schemas import MAX_ID, OptimizeIn, parse
+from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, parse
 from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
 from ..storage import layout
 from .auth import require_role
@@ -90,7 +91,21 @@ class LayoutResource:
                           "409": "apply refused: the layout changed meanwhile",
                           "422": "invalid request, or no layout satisfies the rules "
                                  "(every reason listed)"}},
-        "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"]},
+        "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"],
+                       "description": "Viewers may read it.", "response": BomReport},
+        "on_get_bom_csv": {
+            "summary": "Cable bill of materials of the rack as a CSV download",
+            "tags": ["layout"], "content_type": "text/csv",
+            "description": (
+                "The lines of the JSON bill of materials, then a subtotal row per cable "
+                "type and stock length and a total row; columns: "
+                + ", ".join(bom.CSV_COLUMNS) + ". UTF-8, CRLF line ends, every cell "
+                "quoted; text starting with = + - @, a tab or a carriage return gets a "
+                "leading apostrophe so spreadsheets never run it as a formula. Viewers "
+                "may read it."),
+            "responses": {"200": "the CSV file (text/csv; charset=utf-8)"},
+            "headers": {"Content-Disposition":
+                        'attachment; filename="<rack-name-slug>-bom.csv"'}},
         "on_get_elevation": {
             "summary": "Front elevation of the rack as SVG", "tags": ["layout"],
             "content_type": "image/svg+xml",
@@ -136,6 +151,12 @@ class LayoutResource:
     async def on_get_bom(self, req, resp, id: int) -> None:
         resp.media = await self.rt.run(layout.rack_bom, id)
 
+    async def on_get_bom_csv(self, req, resp, id: int) -> None:
+        filename, text = await self.rt.run(layout.rack_bom_csv, id)
+        resp.content_type = "text/csv; charset=utf-8"
+        resp.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        resp.text = text
+
     async def on_get_elevation(self, req, resp, id: int) -> None:
         positions = _positions_param(req)
         rack = await self.rt.run(layout.rack_elevation, id, list(positions))
@@ -148,4 +169,5 @@ def routes(rt) -> list[tuple]:
     resource = LayoutResource(rt)
     return [("/api/racks/{id:int}/optimize", resource, "optimize"),
             ("/api/racks/{id:int}/bom", resource, "bom"),
+            ("/api/racks/{id:int}/bom.csv", resource, "bom_csv"),
             ("/api/racks/{id:int}/elevation.svg", resource, "elevation")]

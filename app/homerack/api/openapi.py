@@ -11,6 +11,7 @@ import re
 from copy import deepcopy
 
 from .. import __version__
+from ..domain.schemas import MAX_ID
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
@@ -64,14 +65,18 @@ class _Builder:
                 "items": {"type": "array", "items": self.response(item)}}}]}
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def operation(self, path: str, fname: str, spec: dict) -> dict:
+    def operation(self, template: str, fname: str, spec: dict) -> dict:
+        """The operation of ``fname`` on a Falcon route ``template`` (``{id:int}``: an
+        integer path parameter)."""
+        path = _PARAM.sub(r"{\1}", template)
         op: dict = {"summary": spec["summary"], "tags": spec.get("tags", []),
                     "operationId": re.sub(r"\W+", "_", f"{fname[3:]}{path}").strip("_")}
         if "description" in spec:
             op["description"] = spec["description"]
         params = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer" if conv == "int" else "string"}}
-                  for name, conv in _PARAM.findall(path)]
+                   "schema": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                              if conv == "int" else {"type": "string"})}
+                  for name, conv in _PARAM.findall(template)]
         if spec.get("list"):
             params += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -125,7 +130,7 @@ def build(routes: list[tuple]) -> dict:
             if fname not in described:
                 raise LookupError(f"{type(resource).__name__}.{fname} ({path}) has no "
                                   "OpenAPI description")
-            paths.setdefault(path, {})[method] = builder.operation(path, fname,
+            paths.setdefault(path, {})[method] = builder.operation(template, fname,
                                                                    described[fname])
     return {
         "openapi": "3.1.0",

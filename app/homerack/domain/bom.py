@@ -12,11 +12,19 @@ Connections that leave the rack or have an unplaced end are listed apart.
 Horizontal allowance per end (from the device port to the cable manager at the side
 and back): 10" rack 150 mm, 19" rack 300 mm, 23" rack 350 mm. Other widths use the
 allowance of the next larger standard width (the largest for anything wider).
+
+``bom_csv`` writes the same lines for a spreadsheet, with a subtotal row per cable
+type and stock length and a total row; text a spreadsheet would run as a formula is
+defused with a leading apostrophe (OWASP "CSV injection").
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -184,3 +192,74 @@ def cable_bom(devices: Iterable[BomDevice], connections: Iterable[BomConnection]
         total_len = stock * len(lengths) if stock is not None else sum(lengths) / 1000
         total_rows.append(BomTotal(ctype, stock, len(lengths), round(total_len, 3)))
     return Bom(lines=lines, totals=total_rows, excluded=excluded)
+
+
+# -- CSV export ------------------------------------------------------------------
+
+CSV_COLUMNS = ("row", "connection_id", "device_a", "device_b", "label", "cable_type",
+               "count", "stock_length_m", "run_length_mm", "length_m", "note")
+# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice
+# and Google Sheets: OWASP's CSV injection guidance.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One cell: None empty, numbers without float noise, text that a spreadsheet would
+    read as a formula prefixed with an apostrophe (shown as text, never evaluated)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = f"{value:.3f}".rstrip("0").rstrip(".")
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _metres(x: float) -> float:
+    return round(x, 3)
+
+
+def bom_csv_rows(bom: Bom) -> list[tuple]:
+    """The rows of the CSV export (header first), as plain values.
+
+    ``row`` is ``cable`` for a line of the BOM, ``subtotal`` for a total per cable type
+    and stock length (an empty stock length: custom lengths), ``total`` for the last
+    row; ``length_m`` is the cable bought: stock length x count (custom lines: the run
+    length x count)."""
+    rows: list[tuple] = [CSV_COLUMNS]
+    for ln in bom.lines:
+        each = ln.stock_length_m if ln.stock_length_m is not None else ln.length_mm / 1000
+        rows.append(("cable", ln.connection_id, ln.a_name, ln.b_name, ln.label,
+                     ln.cable_type, ln.count, ln.stock_length_m, ln.length_mm,
+                     _metres(each * ln.count), ln.note))
+    for t in bom.totals:
+        rows.append(("subtotal", None, None, None, None, t.cable_type, t.count,
+                     t.stock_length_m, None, t.total_length_m,
+                     "custom lengths" if t.stock_length_m is None else None))
+    rows.append(("total", None, None, None, None, None, sum(t.count for t in bom.totals),
+                 None, None, _metres(sum(t.total_length_m for t in bom.totals)),
+                 f"{len(bom.excluded)} connection(s) leave the rack or have an unplaced "
+                 "end: not counted" if bom.excluded else None))
+    return rows
+
+
+def bom_csv(bom: Bom) -> str:
+    """The BOM as CSV (RFC 4180: CRLF line ends, every cell quoted), safe to open in a
+    spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerows([csv_cell(v) for v in row] for row in bom_csv_rows(bom))
+    return out.getvalue()
+
+
+def csv_filename(rack_name: str) -> str:
+    """``<rack-name-slug>-bom.csv``: ASCII letters, digits and hyphens only, so the name
+    is safe in a Content-Disposition header and on any file system."""
+    ascii_name = unicodedata.normalize("NFKD", rack_name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
+    return f"{slug or 'rack'}-bom.csv"
+

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from .bom import BomExcluded, BomLine, BomTotal
 from .errors import Problem, ValidationFailed
 
 CATEGORIES = (
@@ -256,7 +257,7 @@ class RackSummary(Rack):
 
 
 class RackDevice(Out):
-    """A device placed in a rack, with its type's dimensions."""
+    """A device placed in a rack, with its type's dimensions and its brand's logo."""
 
     id: int
     name: str
@@ -266,7 +267,10 @@ class RackDevice(Out):
     access_frequency: Access
     notes: str
     device_type_id: int
+    brand_id: int
     brand: str
+    logo_url: Annotated[str | None, Field(description=(
+        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
     model: str
     category: Category
     u_height: int
@@ -289,11 +293,28 @@ class Device(DeviceFields):
                               json_schema_serialization_defaults_required=True)
     id: int
     device_type_id: int
+    brand_id: int
     brand: str
+    logo_url: Annotated[str | None, Field(description=(
+        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
     model: str
     category: Category
     u_height: int
     rack_id: int | None
+
+
+class BomReport(Out):
+    """The cable bill of materials of a rack (GET /api/racks/{id}/bom)."""
+
+    rack_id: int
+    rack: str
+    width_in: int
+    lines: list[BomLine]
+    totals: Annotated[list[BomTotal], Field(description=(
+        "per cable type and stock length (null: custom lengths): cables and metres"))]
+    excluded: Annotated[list[BomExcluded], Field(description=(
+        "connections that leave the rack or have an unplaced end"))]
+    stock_lengths_m: dict[str, list[float]]
 
 
 def _username(value: str) -> str:

@@ -15,8 +15,9 @@ _DEVICE_FIELDS = {"outside": "position_u", "overlap": "position_u", "width": "de
 def device_dict(d) -> dict:
     t = d.device_type
     return {
-        "id": d.id, "name": d.name, "device_type_id": t.id, "brand": t.brand.name,
-        "model": t.model, "category": t.category, "u_height": t.u_height,
+        "id": d.id, "name": d.name, "device_type_id": t.id, "brand_id": t.brand.id,
+        "brand": t.brand.name, "logo_url": t.brand.logo or None, "model": t.model,
+        "category": t.category, "u_height": t.u_height,
         "rack_id": d.rack.id if d.rack else None, "position_u": d.position_u,
         "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
         "serial_number": d.serial_number, "management_url": d.management_url,

@@ -13,7 +13,15 @@ from dataclasses import asdict, dataclass
 
 from pony.orm import db_session
 
-from ..domain.bom import STOCK_LENGTHS_M, BomConnection, BomDevice, cable_bom
+from ..domain.bom import (
+    STOCK_LENGTHS_M,
+    Bom,
+    BomConnection,
+    BomDevice,
+    bom_csv,
+    cable_bom,
+    csv_filename,
+)
 from ..domain.errors import Conflict, Problem, ValidationFailed
 from ..domain.optimizer import DeviceSpec, Link, RackSpec
 from .common import check_rack, get_or_404, rack_devices
@@ -119,8 +127,8 @@ def apply_plan(db, plan: Plan, positions: Mapping[int, int],
     return _version(rack, placed, added)
 
 
-@db_session
-def rack_bom(db, rack_id: int) -> dict:
+def _rack_bom(db, rack_id: int) -> tuple[object, Bom]:
+    """The rack and the cable BOM of its connections."""
     rack = get_or_404(db.Rack, rack_id, "rack")
     placed = rack_devices(db, rack)
     conns = db.Connection.select(
@@ -142,8 +150,21 @@ def rack_bom(db, rack_id: int) -> dict:
                                    c.label or None, elsewhere.get(c.device_a.id),
                                    elsewhere.get(c.device_b.id)) for c in conns],
                     width_in=rack.width_in)
+    return rack, bom
+
+
+@db_session
+def rack_bom(db, rack_id: int) -> dict:
+    rack, bom = _rack_bom(db, rack_id)
     return {"rack_id": rack.id, "rack": rack.name, "width_in": rack.width_in,
             **asdict(bom), "stock_lengths_m": {k: list(v) for k, v in STOCK_LENGTHS_M.items()}}
+
+
+@db_session
+def rack_bom_csv(db, rack_id: int) -> tuple[str, str]:
+    """The file name and the text of the BOM as CSV."""
+    rack, bom = _rack_bom(db, rack_id)
+    return csv_filename(rack.name), bom_csv(bom)
 
 
 @db_session

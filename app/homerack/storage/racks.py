@@ -23,8 +23,8 @@ def rack_dict(r) -> dict:
 
 
 _DETAIL_KEYS = ("id", "name", "position_u", "top_u", "locked", "access_frequency", "notes",
-                "device_type_id", "brand", "model", "category", "u_height", "width_in",
-                "depth_mm", "weight_kg", "power_w", "airflow")
+                "device_type_id", "brand_id", "brand", "logo_url", "model", "category",
+                "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
 
 
 @db_session
@@ -66,15 +66,15 @@ def _add_utilization(db, items: list[dict]) -> None:
 # with their types and brands as Pony entities cost ~4.7 ms; this is a fraction of it.
 _RACK_DEVICES_SQL = """
 SELECT d.id, d.name, d.position_u, d.locked, d.access_frequency, d.notes,
-       t.id, b.name, t.model, t.category, t.u_height, t.width_in, t.depth_mm,
+       t.id, b.id, b.name, b.logo, t.model, t.category, t.u_height, t.width_in, t.depth_mm,
        t.weight_kg, t.power_w, t.airflow
 FROM device d JOIN device_type t ON t.id = d.device_type_id JOIN brand b ON b.id = t.brand_id
 WHERE d.rack_id = $rack_id
 ORDER BY d.position_u DESC, d.id DESC
 """
 _ROW_FIELDS = ("id", "name", "position_u", "locked", "access_frequency", "notes",
-               "device_type_id", "brand", "model", "category", "u_height", "width_in",
-               "depth_mm", "weight_kg", "power_w", "airflow")
+               "device_type_id", "brand_id", "brand", "logo_url", "model", "category",
+               "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
 
 
 @db_session
@@ -85,6 +85,7 @@ def get_rack(db, rack_id: int) -> dict:
     for row in db.select(_RACK_DEVICES_SQL.strip(), {"rack_id": rack.id}):
         d = dict(zip(_ROW_FIELDS, row, strict=True))
         d["locked"] = bool(d["locked"])
+        d["logo_url"] = d["logo_url"] or None  # stored as "" when the brand has none
         d["top_u"] = d["position_u"] + d["u_height"] - 1
         devices.append(d)
     return {
