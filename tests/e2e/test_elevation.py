@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from e2e.conftest import screenshot
 from e2e.rackdata import (
     NAS,
@@ -125,7 +127,7 @@ def test_add_devices_from_the_catalog_and_the_unplaced_ones(signed_in, server, a
     assert (stored["rack_id"], stored["position_u"]) == (rack["id"], 3)
 
 
-def test_drag_a_device_to_a_new_unit_and_it_is_saved(signed_in, server):
+def test_drag_a_device_to_a_new_unit_and_it_is_saved(signed_in, server, artifacts):
     page, client = signed_in, server[1]
     rack = make_rack(client, "drag")
     dev = place(client, rack, SERVER, 2)
@@ -137,6 +139,7 @@ def test_drag_a_device_to_a_new_unit_and_it_is_saved(signed_in, server):
     page.reload()
     block(page, dev).wait_for()
     assert label_unit(page, dev) == 9
+    screenshot(page, artifacts, "rack-one", phone=True)
     # The drawing agrees with the label: U9 is the 4th unit from the top of 12.
     area = box(page.locator(".elev-area"))
     top = box(block(page, dev))["y"] - area["y"]
@@ -184,11 +187,10 @@ def test_keyboard_only_move(signed_in, server):
     block(page, dev).focus()
     page.keyboard.press("Enter")
     live = page.locator(".rack-sr[aria-live]")
-    page.wait_for_function("() => document.querySelector('.rack-sr').textContent.includes('Picked up')")
+    expect(live).to_contain_text("Picked up")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
-    page.wait_for_function("() => document.querySelector('.rack-sr').textContent.startsWith('U5')")
-    assert "free" in live.inner_text()
+    expect(live).to_have_text("U5, free")
     page.keyboard.press("Enter")
     page.get_by_text(f"{dev['name']} moved to U5.").wait_for()
     assert client.get(f"/api/devices/{dev['id']}")["position_u"] == 5
@@ -200,7 +202,7 @@ def test_keyboard_only_move(signed_in, server):
     page.keyboard.press("Enter")
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Escape")
-    page.wait_for_function("() => document.querySelector('.rack-sr').textContent.includes('cancelled')")
+    expect(live).to_contain_text("cancelled")
     assert client.get(f"/api/devices/{dev['id']}")["position_u"] == 5
 
 
@@ -219,16 +221,26 @@ def test_move_between_two_racks_side_by_side(signed_in, server, artifacts):
     assert dev["id"] not in positions(client, a)
     screenshot(page, artifacts, "rack-two-after-move", phone=True)
 
+    # With the keyboard: Left moves the picked-up device to the rack on the left.
+    block(page, dev).focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    page.get_by_text(f"{dev['name']} moved to U7 in {a['name']}.").wait_for()
+    stored = client.get(f"/api/devices/{dev['id']}")
+    assert (stored["rack_id"], stored["position_u"]) == (a["id"], 7)
+
     # Back with the Move… dialog (no pointer needed).
     block(page, dev).click()
     page.get_by_role("complementary").get_by_role("button", name="Move…").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Rack").select_option(str(a["id"]))
+    dialog.get_by_label("Rack").select_option(str(b["id"]))
     dialog.get_by_label("Unit").fill("11")
     dialog.get_by_role("button", name="Move").click()
-    page.locator(f'.elev-area[data-rack-id="{a["id"]}"] [data-device-id="{dev["id"]}"]').wait_for()
+    page.locator(f'.elev-area[data-rack-id="{b["id"]}"] [data-device-id="{dev["id"]}"]').wait_for()
     stored = client.get(f"/api/devices/{dev['id']}")
-    assert (stored["rack_id"], stored["position_u"]) == (a["id"], 11)
+    assert (stored["rack_id"], stored["position_u"]) == (b["id"], 11)
 
 
 def test_device_panel_edit_lock_remove_delete(signed_in, server):

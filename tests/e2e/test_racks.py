@@ -49,6 +49,8 @@ def test_create_a_rack_in_the_ui_and_the_api_has_it(signed_in, server, artifacts
     assert "already exists" in dialog.get_by_role("alert").inner_text()
     dialog.get_by_role("button", name="Cancel").click()
     screenshot(page, artifacts, "racks-list", phone=True)
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, artifacts, "racks-list-dark")
 
 
 def test_edit_and_delete_a_rack_and_the_apis_refusal(signed_in, server):

@@ -114,7 +114,7 @@ function deviceBlock(d, pos, H, { interactive, compact, moved, hintId, from }) {
     attrs.role = "img";
   }
   return h("div", attrs,
-    !compact && d.logo_url ? h("img", { class: "logo", src: d.logo_url, alt: "", loading: "lazy", draggable: "false" }) : null,
+    !compact && d.logo_url ? h("img", { class: "logo", src: d.logo_url, alt: "", draggable: "false" }) : null,
     h("span", { class: "device-text" },
       h("span", { class: "device-name" }, d.name),
       compact ? null : h("span", { class: "device-model" }, `${d.brand} ${d.model}`)),

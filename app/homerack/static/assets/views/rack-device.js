@@ -41,7 +41,8 @@ export async function deviceDetails(view, device, rack, { keyboard = false, refr
     view.canEdit ? h("div", { class: "actions device-actions" },
       act("Edit…", () => editDevice(view, d, rack)),
       act(d.locked ? "Unlock" : "Lock", () => setLocked(view, d, rack, !d.locked)),
-      act("Move…", () => moveDialog(view, d, rack)),
+      d.locked ? h("button", { type: "button", disabled: true, title: "Unlock it to move it" }, "Move…")
+        : act("Move…", () => moveDialog(view, d, rack)),
       act("Remove from rack", () => unplace(view, d, rack)),
       act("Delete", () => deleteDevice(view, d, rack), "danger")) : null);
   view.openPanel({

@@ -33,7 +33,7 @@ export async function render(root, { params, navigate }) {
 
   // --- page skeleton ------------------------------------------------------------------
   const live = h("div", { class: "rack-sr", "aria-live": "assertive", "aria-atomic": "true" });
-  const row = h("div", { class: `rack-row${several ? " several" : ""}` });
+  const row = h("div", { class: `rack-row${several ? " several" : ""}${canEdit ? " can-move" : ""}` });
   const panel = h("aside", { class: "rack-panel", "aria-labelledby": `${hintId}-panel` });
   const cablesArea = h("div", { class: "rack-cables-all" });
   const layout = h("div", { class: "rack-layout" }, row, panel);
@@ -197,13 +197,11 @@ export async function render(root, { params, navigate }) {
     try {
       await api.patch(`/api/devices/${device.id}`, body);
     } catch (err) {
-      showError(err);
-      announce(`Not moved: ${errorMessage(err)}`);
+      showError(err);  // the toast is an alert: screen readers hear the API's reason
       return false;
     }
     const where = `${span(pos, device.u_height)}${to.id !== from.id ? ` in ${to.name}` : ""}`;
-    toast(`${device.name} moved to ${where}.`, "ok");
-    announce(`${device.name} moved to ${where}.`);
+    toast(`${device.name} moved to ${where}.`, "ok");  // a status toast, read out too
     await attempt(() => reload([from.id, to.id]));
     return true;
   }
@@ -211,7 +209,7 @@ export async function render(root, { params, navigate }) {
   const detach = attachMoves(row, {
     rack: (id) => racks.get(id),
     canMove: (d) => (!canEdit ? false : d.locked ? `${d.name} is locked: unlock it to move it.` : true),
-    refuse: (reason) => { toast(reason, "error"); announce(reason); },
+    refuse: (reason) => toast(reason, "error"),
     move,
     details: (d, rack, { keyboard }) => attempt(() => deviceDetails(view, d, rack, { keyboard })),
     slot: canEdit ? (rack, unit) => addDevice(rack, unit) : null,
