@@ -17,7 +17,8 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-## Run HomeRack: the dev server on SQLite (./var) with the catalog and a demo homelab.
+## Run HomeRack: the web UI and the API at http://127.0.0.1:8000/, on SQLite (./var), with the
+## catalog and a demo homelab.
 dev: venv
 	$(BIN)/homerack db upgrade
 	-$(BIN)/homerack demo

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install (from Debian's archive) and start the real services the test suite talks to:
-# PostgreSQL and Redis. Idempotent; needs root. Prints the PostgreSQL admin DSN to use.
+# PostgreSQL and Redis; and Chromium, the browser the web UI's tests drive (tests/e2e/).
+# Idempotent; needs root. Prints the PostgreSQL admin DSN to use.
 set -euo pipefail
 
 need=()
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} from Debian's archive" >&2
     apt-get update -qq >&2

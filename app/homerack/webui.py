@@ -25,30 +25,32 @@ STATIC = Path(__file__).resolve().parent / "static"
 PLACEHOLDER = "%ASSETS%"
 
 
-def asset_files(static: Path = STATIC) -> list[Path]:
-    assets = static / "assets"
+def asset_files(static: Path | None = None) -> list[Path]:
+    assets = (static or STATIC) / "assets"
     return sorted(p for p in assets.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def asset_version(static: Path = STATIC) -> str:
+def asset_version(static: Path | None = None) -> str:
     """12 hex digits of a sha256 over every asset's relative path and content."""
     digest = hashlib.sha256()
-    assets = static / "assets"
+    assets = (static or STATIC) / "assets"
     for path in asset_files(static):
         digest.update(path.relative_to(assets).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
-def render_index(static: Path = STATIC, version: str | None = None) -> bytes:
+def render_index(static: Path | None = None, version: str | None = None) -> bytes:
+    static = static or STATIC
     html = (static / "index.html").read_text(encoding="utf-8")
     if PLACEHOLDER not in html:
         raise ValueError(f"{static / 'index.html'} does not reference {PLACEHOLDER}")
     return html.replace(PLACEHOLDER, f"/assets/{version or asset_version(static)}").encode()
 
 
-def build(out: Path, static: Path = STATIC) -> str:
+def build(out: Path, static: Path | None = None) -> str:
     """Write the site nginx serves: index.html and assets/<version>/. Returns the version."""
+    static = static or STATIC
     version = asset_version(static)
     target = out / "assets" / version
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,9 @@ def _unavailable(what: str):
     pytest.skip(what)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread, which
+# the asyncio tests outside tests/e2e could not start under; it stops after the last test here.
+@pytest.fixture(scope="package")
 def playwright_browser():
     if not Path(CHROMIUM).exists():
         _unavailable(f"no Chromium at {CHROMIUM} (apt install chromium)")

@@ -18,20 +18,35 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf
          ".json": "application/json"}
 
 
+class Assets:
+    """The current asset version, recomputed when a file changes (an edit during
+    ``make dev`` shows on the next reload, under a new URL)."""
+
+    def __init__(self):
+        self._stamp: tuple = ()
+        self._version = ""
+
+    def version(self) -> str:
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                      for p in webui.asset_files())
+        if stamp != self._stamp:
+            self._stamp, self._version = stamp, webui.asset_version()
+        return self._version
+
+
 class IndexResource:
     """index.html, revalidated on every load so a new release's assets are picked up."""
 
     public = True          # no token: the page signs in itself
     rate_limited = False
 
-    def __init__(self):
-        self.version = webui.asset_version()
-        self.body = webui.render_index(version=self.version)
+    def __init__(self, assets: Assets):
+        self.assets = assets
 
     async def on_get(self, req, resp):
         resp.content_type = falcon.MEDIA_HTML
         resp.cache_control = ["no-cache"]
-        resp.data = self.body
+        resp.data = webui.render_index(version=self.assets.version())
 
 
 class AssetResource:
@@ -41,13 +56,14 @@ class AssetResource:
     public = True
     rate_limited = False
 
-    def __init__(self, version: str):
-        self.version = version
-        self.root = webui.STATIC / "assets"
+    def __init__(self, assets: Assets):
+        self.assets = assets
 
     async def on_get(self, req, resp, version: str, path: str):
-        file = (self.root / path).resolve()
-        if version != self.version or not file.is_relative_to(self.root) or not file.is_file():
+        root = webui.STATIC / "assets"
+        file = (root / path).resolve()
+        if (version != self.assets.version() or not file.is_relative_to(root)
+                or not file.is_file()):
             raise falcon.HTTPNotFound()
         resp.content_type = TYPES.get(file.suffix) or (
             mimetypes.guess_type(file.name)[0] or "application/octet-stream")
@@ -56,6 +72,7 @@ class AssetResource:
 
 
 def routes():
-    index = IndexResource()
+    assets = Assets()
+    index = IndexResource(assets)
     return [("/", index, None), ("/index.html", index, None),
-            ("/assets/{version}/{path:path}", AssetResource(index.version), None)]
+            ("/assets/{version}/{path:path}", AssetResource(assets), None)]

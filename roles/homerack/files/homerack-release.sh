@@ -10,8 +10,8 @@
 #       anything under the id's paths differs from it, untracked files included ("true"/"false").
 #   homerack-release.sh build SRC OUT PYVER ARCH GLIBC PYTHON
 #       Build OUT/release.tar (wheels/ = the app wheel and every dependency as wheels for
-#       CPython PYVER (x.y.z) on manylinux ARCH up to glibc GLIBC; www/ = the static site) with the
-#       pip of PYTHON. Dependencies published only as sdists are built into wheels here
+#       CPython PYVER (x.y.z) on manylinux ARCH up to glibc GLIBC; www/ = the web UI, built
+#       by app/homerack/webui.py) with the pip of PYTHON. Dependencies published only as sdists are built into wheels here
 #       and must come out pure (py3-none-any). OUT appears atomically when complete.
 set -euo pipefail
 
@@ -87,7 +87,8 @@ build() {
         echo "for Python $pyver also: ${missing[*]}" >&2
         fetch "${missing[@]}"
     done
-    cp -a "$src/app/homerack/static/." "$tmp/www/"
+    # The web UI nginx serves: index.html and its assets under a digest of their content.
+    "$python" "$src/app/homerack/webui.py" build "$tmp/www" >/dev/null
     (cd "$tmp" && ls wheels > wheels/MANIFEST && tar -cf release.tar wheels www)
     mkdir "$tmp/out"
     mv "$tmp/release.tar" "$tmp/wheels/MANIFEST" "$tmp/out/"
