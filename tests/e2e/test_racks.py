@@ -121,8 +121,16 @@ def test_a_viewer_sees_no_write_controls(browser_page, server):
 
     page.goto(f"/#/racks/{rack['id']}")
     block(page, dev).wait_for()
-    for name in ("Add device", "Optimize", "Edit rack"):
+    for name in ("Add device", "Edit rack"):
         assert page.get_by_role("button", name=name).count() == 0
+    # The optimizer proposes (a read), but offers no Apply.
+    page.get_by_role("button", name="Optimize").click()
+    panel = page.get_by_role("complementary")
+    panel.get_by_role("button", name="Propose a layout").click()
+    panel.get_by_role("figure", name="Proposed").wait_for()
+    assert panel.get_by_role("button", name="Apply this layout").count() == 0
+    assert "needs the editor role" in panel.inner_text()
+    panel.get_by_role("button", name="Close panel").click()
     # Enter on a device opens its details (no pick-up), without any write action.
     block(page, dev).focus()
     page.keyboard.press("Enter")

@@ -100,7 +100,6 @@ export function openOptimizer(view, rack, { keyboard = false, returnTo = null } 
     sizer.observe(compare);
     const sc = p.score;
     const pct = (s) => (s ? `${(s.score * 100).toFixed(1)}` : "–");
-    const better = sc.current && sc.proposed.score > sc.current.score + 1e-9;
     const explain = new Map(p.explanations.map((e) => [e.device_id, e.text]));
     clear(result,
       h("p", { class: "opt-summary" },
@@ -128,8 +127,9 @@ export function openOptimizer(view, rack, { keyboard = false, returnTo = null } 
         }))) : null,
       h("div", { class: "actions opt-actions" },
         h("button", { type: "button", onclick: discard }, "Discard"),
-        h("button", { type: "button", class: "primary", disabled: !moves.length, onclick: apply },
-          better || moves.length ? "Apply this layout" : "Nothing to apply")));
+        view.canEdit ? h("button", { type: "button", class: "primary", disabled: !moves.length, onclick: apply },
+          moves.length ? "Apply this layout" : "Nothing to apply")
+          : h("p", { class: "muted" }, "Applying a layout needs the editor role.")));
   }
 
   function discard() {

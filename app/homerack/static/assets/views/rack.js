@@ -98,7 +98,7 @@ export async function render(root, { params, navigate }) {
     panel.dataset.empty = "";
     layout.classList.remove("wide-panel");
     clear(panel, h("h2", { id: `${hintId}-panel` }, "Details"),
-      h("p", { class: "muted" }, "Select a device to see its details" + (canEdit ? " and actions; Optimize proposes a better layout for a rack." : ".")));
+      h("p", { class: "muted" }, `Select a device to see its details${canEdit ? " and actions" : ""}; Optimize proposes a better layout for a rack.`));
   }
   emptyPanel();
 
@@ -132,10 +132,12 @@ export async function render(root, { params, navigate }) {
         rack.ergonomic_u ? `ergonomic U${rack.ergonomic_u}` : null].filter(Boolean).join(" · ")),
       rack.notes ? h("p", { class: "rack-notes" }, rack.notes) : null,
       utilizationMeters(rack.utilization),
-      canEdit ? h("div", { class: "actions rack-actions" },
-        h("button", { type: "button", class: "primary", onclick: () => addDevice(rack) }, "Add device"),
+      // Viewers may ask the optimizer for a proposal (the API allows it); applying it,
+      // like every other change, needs the editor role.
+      h("div", { class: "actions rack-actions" },
+        canEdit ? h("button", { type: "button", class: "primary", onclick: () => addDevice(rack) }, "Add device") : null,
         h("button", { type: "button", "data-optimize": id, onclick: (e) => optimize(rack, e) }, "Optimize"),
-        h("button", { type: "button", "data-edit-rack": id, onclick: () => editRack(rack) }, "Edit rack")) : null);
+        canEdit ? h("button", { type: "button", "data-edit-rack": id, onclick: () => editRack(rack) }, "Edit rack") : null));
     clear(c.elev, drawElevation(rack, { interactive: true, hintId }));
     markSelected();
   }
