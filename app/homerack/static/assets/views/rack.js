@@ -144,10 +144,12 @@ export async function render(root, { params, navigate }) {
 
   async function mountCablesOf(id) {
     const c = columns.get(id);
-    clear(c.cables, several ? h("p", { class: "rack-cables-of" }, racks.get(id).name) : null);
+    // cables.js owns the mount point's content; the rack's name stays above it.
+    const mount = h("div", { class: "rack-cables-mount" });
+    clear(c.cables, several ? h("p", { class: "rack-cables-of" }, racks.get(id).name) : null, mount);
     try {
       const { mountCables } = await import("./cables.js");
-      await mountCables(c.cables, { rack: racks.get(id), reload: () => reload(shown) });
+      await mountCables(mount, { rack: racks.get(id), reload: () => reload(shown) });
     } catch (err) {
       showError(err);
     }
