@@ -140,6 +140,22 @@ def test_drag_a_device_to_a_new_unit_and_it_is_saved(signed_in, server, artifact
     block(page, dev).wait_for()
     assert label_unit(page, dev) == 9
     screenshot(page, artifacts, "rack-one", phone=True)
+
+    # Escape during a drag puts the device back: nothing is sent, no details open.
+    patches = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
+    start, target = box(block(page, dev)), box(slot(page, rack, 2))
+    page.mouse.move(start["x"] + 40, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(target["x"] + 40, target["y"] + target["height"] / 2, steps=4)
+    page.locator(".ghost").wait_for()
+    page.keyboard.press("Escape")
+    page.mouse.up()
+    page.locator(".ghost").wait_for(state="detached")
+    page.wait_for_timeout(300)
+    assert patches == []
+    assert label_unit(page, dev) == 9
+    assert page.locator(".rack-panel[data-empty]").count() == 1
     # The drawing agrees with the label: U9 is the 4th unit from the top of 12.
     area = box(page.locator(".elev-area"))
     top = box(block(page, dev))["y"] - area["y"]

@@ -38,11 +38,14 @@ export function attachMoves(root, hooks) {
     const H = rack.u_height;
     pos = Math.max(1, Math.min(H - device.u_height + 1, pos));
     const hit = clashes(rack, pos, device.u_height, device.id);
-    const fits = device.u_height <= H;
-    active.target = { area, rack, pos, hit };
-    ghost.style.setProperty("grid-row", `${H - (pos + device.u_height - 1) + 1} / span ${device.u_height}`);
-    ghost.classList.toggle("clash", hit.length > 0 || !fits);
-    ghost.textContent = span(pos, device.u_height) + (hit.length ? ` · overlaps ${hit.map((d) => d.name).join(", ")}` : "");
+    // A hint only: the API checks every rule on the drop and gives the reason.
+    const width = device.width_in && device.width_in !== rack.width_in ? `${device.width_in} in, rack ${rack.width_in} in` : null;
+    const tall = device.u_height > H ? "taller than the rack" : null;
+    const problems = [hit.length ? `overlaps ${hit.map((d) => d.name).join(", ")}` : null, width, tall].filter(Boolean);
+    active.target = { area, rack, pos, problems };
+    ghost.style.setProperty("grid-row", `${Math.max(1, H - (pos + device.u_height - 1) + 1)} / span ${Math.min(H, device.u_height)}`);
+    ghost.classList.toggle("clash", problems.length > 0);
+    ghost.textContent = [span(pos, device.u_height), ...problems].join(" · ");
     if (ghost.parentNode !== area) area.append(ghost);
   }
 
@@ -50,7 +53,7 @@ export function attachMoves(root, hooks) {
     const t = active.target;
     if (!t) return "outside any rack";
     const where = `${span(t.pos, active.device.u_height)}${t.rack.id !== active.fromRack.id ? ` in ${t.rack.name}` : ""}`;
-    return t.hit.length ? `${where}, overlaps ${t.hit.map((d) => d.name).join(", ")}` : `${where}, free`;
+    return t.problems.length ? `${where}, ${t.problems.join(", ")}` : `${where}, free`;
   }
 
   function begin(mode, block, found) {
@@ -158,6 +161,19 @@ export function attachMoves(root, hooks) {
     }
   }
 
+  // Escape during a pointer drag puts the device back; the pointer's release then does nothing.
+  function onDragKey(e) {
+    if (e.key === "Escape" && active?.mode === "pointer" && !active.dropping) {
+      e.preventDefault();
+      pending = null;
+      stopListening();
+      snapBack();
+      // The button is still down: its release must not count as a click on the device.
+      suppressClick = true;
+      window.addEventListener("pointerup", () => setTimeout(() => { suppressClick = false; }, 0), { once: true });
+    }
+  }
+
   function onPointerCancel() {
     stopListening();
     pending = null;
@@ -245,7 +261,9 @@ export function attachMoves(root, hooks) {
   root.addEventListener("click", onClick);
   root.addEventListener("keydown", onKeyDown);
   root.addEventListener("focusout", onFocusOut);
+  document.addEventListener("keydown", onDragKey);
   return () => {
+    document.removeEventListener("keydown", onDragKey);
     stopListening();
     root.removeEventListener("pointerdown", onPointerDown);
     root.removeEventListener("click", onClick);
