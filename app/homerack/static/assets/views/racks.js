@@ -9,7 +9,8 @@ export async function render(root, { navigate }) {
   const selected = new Set();
   let racks = [];
 
-  const list = h("div", { class: "cards rack-cards", "aria-live": "polite" });
+  const list = h("div", { class: "cards rack-cards" });
+  const count = h("p", { class: "muted rack-count", role: "status" });  // read out on filtering
   const openSelected = h("button", {
     type: "button", disabled: true,
     onclick: () => navigate(`#/racks/${[...selected].join(",")}`),
@@ -26,7 +27,7 @@ export async function render(root, { navigate }) {
       filter,
       openSelected,
       canEdit ? h("button", { type: "button", class: "primary", onclick: create }, "New rack") : null),
-    list);
+    count, list);
 
   async function load() {
     racks = await api.all("/api/racks");
@@ -44,6 +45,7 @@ export async function render(root, { navigate }) {
     const shown = racks.filter((r) => !needle || r.name.toLowerCase().includes(needle)
       || (r.location || "").toLowerCase().includes(needle));
     updateSelection();
+    count.textContent = needle ? `${shown.length} of ${racks.length} racks` : `${racks.length} rack${racks.length === 1 ? "" : "s"}`;
     if (!racks.length) {
       clear(list, h("p", { class: "muted" }, canEdit ? "No racks yet: create the first one." : "No racks yet."));
       return;
