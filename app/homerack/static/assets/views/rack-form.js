@@ -1,7 +1,7 @@
 // The rack form (create and edit), shared by the racks list and the rack view, and the
 // small facts shared by both: utilization meters and the rack's dimensions.
 import { api } from "../api.js";
-import { fmt, formDialog, h, meter } from "../ui.js";
+import { formDialog, h, meter } from "../ui.js";
 
 export const WIDTHS = [[19, "19 in"], [10, "10 in"], [23, "23 in"]];
 
@@ -35,10 +35,13 @@ export function rackDialog(rack = null) {
 // The three utilization meters (units, weight, power against the rack's budgets).
 export function utilizationMeters(u) {
   if (!u) return h("p", { class: "muted" }, "No utilization figures.");
+  // "137.7 / 400 kg": short enough for a card on a phone.
+  const num = (v) => String(Math.round(Number(v) * 10) / 10);
+  const of = (value, max, unit) => (max ? `${num(value)} / ${num(max)} ${unit}` : `${num(value)} ${unit}, no limit`);
   return h("div", { class: "rack-meters" },
-    meter("Units", u.used_pct, `${u.used_u} / ${u.used_u + u.free_u} U`),
-    meter("Weight", u.weight_pct, u.max_weight_kg ? `${fmt.kg(u.weight_kg)} / ${fmt.kg(u.max_weight_kg)}` : `${fmt.kg(u.weight_kg)} (no limit)`),
-    meter("Power", u.power_pct, u.max_power_w ? `${fmt.w(u.power_w)} / ${fmt.w(u.max_power_w)}` : `${fmt.w(u.power_w)} (no limit)`));
+    meter("Units", u.used_pct, of(u.used_u, u.used_u + u.free_u, "U")),
+    meter("Weight", u.weight_pct, of(u.weight_kg, u.max_weight_kg, "kg")),
+    meter("Power", u.power_pct, of(Math.round(u.power_w), u.max_power_w, "W")));
 }
 
 // "42U · 19 in · 800 mm deep" and the location.
