@@ -47,7 +47,7 @@ export async function deviceDetails(view, device, rack, { keyboard = false, refr
       act("Delete", () => deleteDevice(view, d, rack), "danger")) : null);
   view.openPanel({
     kind: "device", id: d.id, rackId: rack.id, heading: d.name, body,
-    keyboard: keyboard && !refresh, returnTo: refresh ? null : `.elev-area [data-device-id="${d.id}"]`,
+    keyboard: keyboard && !refresh, refresh, returnTo: refresh ? null : `.elev-area [data-device-id="${d.id}"]`,
   });
 }
 

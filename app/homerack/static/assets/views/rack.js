@@ -60,7 +60,7 @@ export async function render(root, { params, navigate }) {
     rackIds: () => shown,
   };
 
-  function openPanel({ kind, id, rackId, heading, body, keyboard, returnTo, wide = false }) {
+  function openPanel({ kind, id, rackId, heading, body, keyboard, returnTo, wide = false, refresh = false }) {
     panelState = { kind, id, rackId, returnTo: returnTo || panelState?.returnTo };
     const h2 = h("h2", { id: `${hintId}-panel`, tabindex: -1 }, heading);
     clear(panel,
@@ -72,7 +72,10 @@ export async function render(root, { params, navigate }) {
     layout.classList.toggle("wide-panel", wide);
     rescale();
     if (keyboard) h2.focus();
-    else if (window.matchMedia("(max-width: 900px)").matches) panel.scrollIntoView({ block: "nearest" });
+    // On a phone the panel is a sheet over the lower screen: bring the device above it.
+    if (kind === "device" && !refresh && window.matchMedia("(max-width: 900px)").matches) {
+      row.querySelector(`.elev-area [data-device-id="${id}"]`)?.scrollIntoView({ block: "start" });
+    }
   }
 
   function closePanel() {
