@@ -12,7 +12,7 @@ import { rackDialog, rackSummary, utilizationMeters } from "./rack-form.js";
 
 let hints = 0;
 
-export async function render(root, { params, navigate }) {
+export async function render(root, { params }) {
   const ids = [...new Set(params[0].split(",").map(Number))];
   const canEdit = session.can("editor");
   const racks = new Map();          // id -> GET /api/racks/{id}
@@ -53,12 +53,8 @@ export async function render(root, { params, navigate }) {
 
   // --- the side panel (device details or the optimizer) --------------------------------
   let panelState = null;  // {kind: "device"|"optimize", id, rackId, returnTo}
-  const view = {
-    canEdit, racks, announce, navigate,
-    reload: (which) => reload(which),
-    openPanel, closePanel,
-    rackIds: () => shown,
-  };
+  // What the panel modules (rack-device.js, optimize.js) may use of the view.
+  const view = { canEdit, racks, announce, openPanel, closePanel, reload: (which) => reload(which) };
 
   function openPanel({ kind, id, rackId, heading, body, keyboard, returnTo, wide = false, refresh = false }) {
     panelState = { kind, id, rackId, returnTo: returnTo || panelState?.returnTo };
@@ -88,6 +84,7 @@ export async function render(root, { params, navigate }) {
     const target = back && document.querySelector(back);
     if (target) target.focus();
   }
+
   // The device shown in the panel is marked in its elevation.
   function markSelected() {
     for (const el of row.querySelectorAll('.device[aria-current="true"]')) el.removeAttribute("aria-current");
