@@ -29,20 +29,6 @@ def open_cables(page, rack_id: int):
     page.goto(f"/#/racks/{rack_id}")
     heading = page.get_by_role("heading", name="Cables", exact=True)
     section = page.locator(".cables").filter(has=heading)
-    # Until the rack view lands (ui-rack), its placeholder page mounts no cables section:
-    # mount it as the rack view will. Never taken once the real rack view is there.
-    placeholder = page.get_by_role("heading", name="rack", exact=True)
-    section.or_(placeholder).first.wait_for()
-    if section.count() == 0:
-        page.evaluate("""async (id) => {
-            const app = document.querySelector('script[type=module]').src;
-            const base = app.replace(/\\/app\\.js$/, '');
-            const { api } = await import(`${base}/api.js`);
-            const { mountCables } = await import(`${base}/views/cables.js`);
-            const el = document.createElement('section');
-            document.querySelector('#main .view').append(el);
-            await mountCables(el, { rack: await api.get(`/api/racks/${id}`), reload: () => {} });
-        }""", rack_id)
     section.wait_for()
     section.get_by_role("heading", name="Cable BOM").wait_for()
     return section
