@@ -67,8 +67,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(postgres_admin_dsn, tmp_path_factory):
-    """The app on a fresh PostgreSQL database with the catalog and three users
-    (admin, editor, viewer; password PASSWORD). Yields (base URL, ApiClient as admin)."""
+    """The app on a fresh PostgreSQL database with the catalog, the demo homelab and three
+    users (admin, editor, viewer; password PASSWORD). Yields (base URL, ApiClient as admin)."""
     name = f"homerack_e2e_{secrets.token_hex(4)}"
     pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
     tmp = tmp_path_factory.mktemp("e2e")
@@ -86,11 +86,13 @@ def server(postgres_admin_dsn, tmp_path_factory):
     log_path = tmp / "server.log"
     proc = None
     try:
-        for cmd in (["db", "upgrade"], ["catalog", "load"]):
-            subprocess.run([*homerack, *cmd], env=env, check=True, capture_output=True)
+        subprocess.run([*homerack, "db", "upgrade"], env=env, check=True, capture_output=True)
         for role in ("admin", "editor", "viewer"):
             subprocess.run([*homerack, "user", "add", role, "--role", role], env=env,
                            check=True, input=PASSWORD.encode(), capture_output=True)
+        # The catalog and the demo homelab, as `make dev` shows them (the admin exists, so
+        # the demo creates none).
+        subprocess.run([*homerack, "demo"], env=env, check=True, capture_output=True)
         with open(log_path, "wb") as log:  # the child keeps its own descriptor
             proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "homerack.asgi:app", "--host", "127.0.0.1",
