@@ -63,64 +63,40 @@ export async function attempt(fn) {
   }
 }
 
-// A modal <dialog> with a form. fields: [{name, label, type, value, options, required, ...}]
-// Resolves to the values (object) or null when cancelled. `submit(values)` may throw an
-// ApiError: its message is shown in the dialog, which stays open.
-export function formDialog({ title, fields, submitLabel = "Save", submit = null, intro = null }) {
+// A problem the dialog itself finds in what was typed (shown as it is, not as an error
+// of the API).
+export class FormError extends Error {}
+
+// A modal <dialog> around a form: a heading, `content` (nodes), an error line, Cancel and
+// a submit button. On submit, read() gives the values (it may throw a FormError), then
+// submit(values) saves them (it may throw an ApiError); either message is shown in the
+// dialog, which stays open. Resolves to submit's result (or the values), or null when
+// cancelled (Cancel or Escape). onClose() runs when the dialog closes either way.
+export function modalForm({ title, content = [], intro = null, submitLabel = "Save", read = () => ({}),
+  submit = null, className = "", formClass = "", onClose = null }) {
   return new Promise((resolve) => {
     const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const inputs = {};
-    const rows = fields.map((f) => {
-      const id = `f-${f.name}-${Math.random().toString(36).slice(2, 8)}`;
-      let input;
-      if (f.type === "select") {
-        input = h("select", { id, name: f.name, required: f.required },
-          f.options.map((o) => {
-            const [value, label] = Array.isArray(o) ? o : [o, o];
-            return h("option", { value, selected: String(value) === String(f.value ?? "") }, label);
-          }));
-      } else if (f.type === "textarea") {
-        input = h("textarea", { id, name: f.name, rows: 3, maxlength: f.maxlength }, f.value ?? "");
-      } else if (f.type === "checkbox") {
-        input = h("input", { id, name: f.name, type: "checkbox", checked: !!f.value });
-      } else {
-        input = h("input", {
-          id, name: f.name, type: f.type || "text", value: f.value ?? "", required: f.required,
-          min: f.min, max: f.max, step: f.step, maxlength: f.maxlength, minlength: f.minlength,
-          autocomplete: f.autocomplete || "off", placeholder: f.placeholder,
-        });
-      }
-      inputs[f.name] = [input, f];
-      return h("div", { class: `field ${f.type === "checkbox" ? "check" : ""}` },
-        h("label", { for: id }, f.label), input, f.help ? h("small", {}, f.help) : null);
-    });
-    const values = () => Object.fromEntries(Object.entries(inputs).map(([name, [input, f]]) => {
-      if (f.type === "checkbox") return [name, input.checked];
-      if (f.type === "number") return [name, input.value === "" ? null : Number(input.value)];
-      return [name, input.value];
-    }));
-    const form = h("form", { method: "dialog", class: "form" },
-      h("h2", {}, title), intro ? h("p", {}, intro) : null, ...rows, error,
+    const button = h("button", { type: "submit", class: "primary" }, submitLabel);
+    const form = h("form", { method: "dialog", class: `form ${formClass}` },
+      h("h2", {}, title), intro ? h("p", {}, intro) : null, content, error,
       h("div", { class: "actions" },
-        h("button", { type: "button", onclick: () => close(null) }, "Cancel"),
-        h("button", { type: "submit", class: "primary" }, submitLabel)));
-    const dialog = h("dialog", { class: "modal", "aria-label": title }, form);
+        h("button", { type: "button", onclick: () => close(null) }, "Cancel"), button));
+    const dialog = h("dialog", { class: `modal ${className}`, "aria-label": title }, form);
     const close = (result) => {
+      if (onClose) onClose();
       dialog.close();
       dialog.remove();
       resolve(result);
     };
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const v = values();
-      if (!submit) return close(v);
       error.hidden = true;
-      const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        close(await submit(v) ?? v);
+        const values = read();
+        close(submit ? (await submit(values)) ?? values : values);
       } catch (err) {
-        error.textContent = errorMessage(err);
+        error.textContent = err instanceof FormError ? err.message : errorMessage(err);
         error.hidden = false;
       } finally {
         button.disabled = false;
@@ -130,6 +106,42 @@ export function formDialog({ title, fields, submitLabel = "Save", submit = null,
     document.body.append(dialog);
     dialog.showModal();
   });
+}
+
+// modalForm with fields: [{name, label, type, value, options, required, help, ...}];
+// resolves to the values (an object by field name) or what submit(values) returned.
+export function formDialog({ title, fields, submitLabel = "Save", submit = null, intro = null }) {
+  const inputs = {};
+  const rows = fields.map((f) => {
+    const id = `f-${f.name}-${Math.random().toString(36).slice(2, 8)}`;
+    let input;
+    if (f.type === "select") {
+      input = h("select", { id, name: f.name, required: f.required },
+        f.options.map((o) => {
+          const [value, label] = Array.isArray(o) ? o : [o, o];
+          return h("option", { value, selected: String(value) === String(f.value ?? "") }, label);
+        }));
+    } else if (f.type === "textarea") {
+      input = h("textarea", { id, name: f.name, rows: 3, maxlength: f.maxlength }, f.value ?? "");
+    } else if (f.type === "checkbox") {
+      input = h("input", { id, name: f.name, type: "checkbox", checked: !!f.value });
+    } else {
+      input = h("input", {
+        id, name: f.name, type: f.type || "text", value: f.value ?? "", required: f.required,
+        min: f.min, max: f.max, step: f.step, maxlength: f.maxlength, minlength: f.minlength,
+        autocomplete: f.autocomplete || "off", placeholder: f.placeholder,
+      });
+    }
+    inputs[f.name] = [input, f];
+    return h("div", { class: `field ${f.type === "checkbox" ? "check" : ""}` },
+      h("label", { for: id }, f.label), input, f.help ? h("small", {}, f.help) : null);
+  });
+  const read = () => Object.fromEntries(Object.entries(inputs).map(([name, [input, f]]) => {
+    if (f.type === "checkbox") return [name, input.checked];
+    if (f.type === "number") return [name, input.value === "" ? null : Number(input.value)];
+    return [name, input.value];
+  }));
+  return modalForm({ title, intro, content: rows, submitLabel, read, submit });
 }
 
 export async function confirmDialog(text, confirmLabel = "Delete") {

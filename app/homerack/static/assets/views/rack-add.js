@@ -2,7 +2,7 @@
 // types, name it) or one of the unplaced devices, at a chosen free unit or the first
 // free unit that fits.
 import { api, errorMessage } from "../api.js";
-import { clear, h, toast } from "../ui.js";
+import { FormError, clear, h, modalForm, toast } from "../ui.js";
 import { firstFree, freePositions, span } from "./elevation.js";
 
 let uid = 0;
@@ -15,14 +15,12 @@ export function addDeviceDialog(rack, unit = null) {
   let unplaced = null;   // loaded when first chosen
   let chosen = null;     // the device type, or the unplaced device
 
-  const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const status = h("p", { class: "muted add-status", role: "status" });
   const search = h("input", { id: `${id}-q`, type: "search", autocomplete: "off", placeholder: "Brand or model, e.g. UniFi" });
   const results = h("div", { class: "add-results", role: "radiogroup", "aria-labelledby": `${id}-results-label` });
   const name = h("input", { id: `${id}-name`, maxlength: 100, autocomplete: "off" });
   const device = h("select", { id: `${id}-device` });
   const position = h("select", { id: `${id}-pos` });
-  const submit = h("button", { type: "submit", class: "primary" }, "Add device");
 
   const catalogPart = h("div", { class: "add-part" },
     h("div", { class: "field" }, h("label", { for: search.id }, "Search the catalog"), search),
@@ -34,18 +32,6 @@ export function addDeviceDialog(rack, unit = null) {
   const sourceRadio = (value, label) => h("label", { class: "add-source" },
     h("input", { type: "radio", name: `${id}-source`, value, checked: value === source,
       onchange: () => switchSource(value) }), label);
-
-  const form = h("form", { class: "form add-device", method: "dialog" },
-    h("h2", {}, `Add a device to ${rack.name}`),
-    h("fieldset", { class: "add-sources" }, h("legend", {}, "Add"),
-      sourceRadio("catalog", "A new device from the catalog"),
-      sourceRadio("unplaced", "One of the unplaced devices")),
-    catalogPart, unplacedPart,
-    h("div", { class: "field" }, h("label", { for: position.id }, "Position"), position),
-    status, error,
-    h("div", { class: "actions" },
-      h("button", { type: "button", onclick: () => close(null) }, "Cancel"), submit));
-  const dialog = h("dialog", { class: "modal wide", "aria-label": `Add a device to ${rack.name}` }, form);
 
   const height = () => chosen?.u_height || 1;
 
@@ -140,48 +126,38 @@ export function addDeviceDialog(rack, unit = null) {
     fillPositions();
   });
 
-  let close;
-  const done = new Promise((resolve) => {
-    close = (result) => {
-      clearTimeout(timer);
-      dialog.close();
-      dialog.remove();
-      resolve(result);
-    };
-  });
-
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    error.hidden = true;
-    const fail = (text) => {
-      error.textContent = text;
-      error.hidden = false;
-    };
-    if (!chosen) return fail(source === "catalog" ? "Choose a device type from the catalog." : "There is no unplaced device to choose.");
+  // Checks what was chosen; the API has the last word on the placement itself.
+  function read() {
+    if (!chosen) throw new FormError(source === "catalog" ? "Choose a device type from the catalog." : "There is no unplaced device to choose.");
     if (source === "catalog" && !name.value.trim()) {
       name.focus();
-      return fail("Name the new device.");
+      throw new FormError("Name the new device.");
     }
     const pos = position.value === "auto" ? firstFree(rack, height()) : Number(position.value);
-    if (!pos) return fail(`${rack.name} has no ${height()} free units in a row.`);
-    submit.disabled = true;
-    try {
-      const saved = source === "catalog"
-        ? await api.post("/api/devices", { device_type_id: chosen.id, name: name.value.trim(), rack_id: rack.id, position_u: pos })
-        : await api.patch(`/api/devices/${chosen.id}`, { rack_id: rack.id, position_u: pos });
-      toast(`${saved.name} added to ${rack.name} at ${span(pos, height())}.`, "ok");
-      close(saved);
-    } catch (err) {
-      fail(errorMessage(err));
-    } finally {
-      submit.disabled = false;
-    }
-  });
-  dialog.addEventListener("cancel", (ev) => { ev.preventDefault(); close(null); });
+    if (!pos) throw new FormError(`${rack.name} has no ${height()} free units in a row.`);
+    return { pos };
+  }
+  async function save({ pos }) {
+    const saved = source === "catalog"
+      ? await api.post("/api/devices", { device_type_id: chosen.id, name: name.value.trim(), rack_id: rack.id, position_u: pos })
+      : await api.patch(`/api/devices/${chosen.id}`, { rack_id: rack.id, position_u: pos });
+    toast(`${saved.name} added to ${rack.name} at ${span(pos, height())}.`, "ok");
+    return saved;
+  }
 
   fillPositions();
-  document.body.append(dialog);
-  dialog.showModal();
+  const done = modalForm({
+    title: `Add a device to ${rack.name}`, className: "wide", formClass: "add-device", submitLabel: "Add device",
+    content: [
+      h("fieldset", { class: "add-sources" }, h("legend", {}, "Add"),
+        sourceRadio("catalog", "A new device from the catalog"),
+        sourceRadio("unplaced", "One of the unplaced devices")),
+      catalogPart, unplacedPart,
+      h("div", { class: "field" }, h("label", { for: position.id }, "Position"), position),
+      status,
+    ],
+    read, submit: save, onClose: () => clearTimeout(timer),
+  });
   search.focus();
   find();
   return done;

@@ -205,8 +205,9 @@ export async function render(root, { params }) {
       return false;
     }
     const where = `${span(pos, device.u_height)}${to.id !== from.id ? ` in ${to.name}` : ""}`;
-    toast(`${device.name} moved to ${where}.`, "ok");  // a status toast, read out too
+    // Redrawn first, then announced: the message never runs ahead of the picture.
     await attempt(() => reload([from.id, to.id]));
+    toast(`${device.name} moved to ${where}.`, "ok");  // a status toast, read out too
     return true;
   }
 
