@@ -163,3 +163,13 @@ async def test_user_patch_rejects_unknown_fields(api):
     user = await _user(api)
     result = await api.patch(f"/api/users/{user['id']}", json={"username": "mallory"})
     assert result.status_code == 422 and result.json["errors"][0]["field"] == "username"
+
+
+@pytest.mark.parametrize("username", ["", "   ", "ali\u0000ce", "\u0000"])
+async def test_empty_or_nul_username_is_a_client_error(api, username):
+    # Both used to answer 500: Pony refuses an empty required string in the lookup, and
+    # psycopg2 refuses a NUL character in a query.
+    await _user(api)
+    result = await _login(api, username, PASSWORD)
+    assert result.status_code == 422, result.text
+    assert result.json["errors"][0]["field"] == "username"

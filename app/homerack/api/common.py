@@ -51,6 +51,9 @@ class Filter:
         if self.kind is bool:
             return req.get_param_as_bool(self.name)
         value = req.get_param(self.name)
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            # No stored text has them, and PostgreSQL refuses NUL outright (a 500).
+            raise falcon.HTTPInvalidParam("must not contain control characters", self.name)
         if value is not None and self.choices and value not in self.choices:
             raise falcon.HTTPInvalidParam(f"must be one of {', '.join(self.choices)}",
                                           self.name)

@@ -3,6 +3,7 @@ elevation."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import falcon
@@ -18,6 +19,7 @@ from .common import RACKS_WRITE, json_body
 
 # Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def _score(s: optimizer.Score | None) -> dict | None:
@@ -68,8 +70,10 @@ def _positions_param(req) -> dict[int, int]:
         if not item.strip():
             continue
         ident, sep, unit = item.strip().partition(":")
-        if not (sep and ident.isdigit() and unit.isdigit() and 0 < int(ident) <= MAX_ID
-                and 0 < int(unit) <= 60):
+        # ASCII digits only (isdigit() also takes "²", which int() refuses), and few of
+        # them (int() refuses more than 4300).
+        if not (sep and _DIGITS.fullmatch(ident) and _DIGITS.fullmatch(unit)
+                and 0 < int(ident) <= MAX_ID and 0 < int(unit) <= 60):
             raise falcon.HTTPInvalidParam(
                 f"'{item.strip()[:40]}' is not <device id>:<unit> (a device id and a unit "
                 "from 1 to 60)",

@@ -49,6 +49,13 @@ def _single_line(value: str) -> str:
     return value
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (psycopg2 refuses the whole statement).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _http_url(value: str) -> str:
     if value and (not value.startswith(("http://", "https://")) or any(c.isspace() for c in value)):
         raise ValueError("must be an http:// or https:// URL")
@@ -59,11 +66,11 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                  AfterValidator(_single_line)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
                       AfterValidator(_single_line)]
-Notes = Annotated[str, StringConstraints(max_length=5000)]
+Notes = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_nul)]
 SerialNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100),
                          AfterValidator(_single_line)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
-                AfterValidator(_http_url)]
+                AfterValidator(_single_line), AfterValidator(_http_url)]
 MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kilograms = Annotated[float, Field(ge=0, le=5000)]
@@ -343,7 +350,8 @@ class UserPatch(Strict):
 
 
 class LoginIn(Strict):
-    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
+    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                               max_length=64), AfterValidator(_single_line)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 
