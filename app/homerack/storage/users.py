@@ -52,16 +52,25 @@ def create_user(db, data: UserIn) -> dict:
     return user_dict(user)
 
 
-def _last_admin(db, user) -> bool:
-    return user.role == "admin" and user.active and db.User.select(
-        lambda u: u.role == "admin" and u.active and u.id != user.id).count() == 0
+def _lock_admins(db) -> list[int]:
+    """Lock the active admins' rows and return their ids. Taken before the target row,
+    in id order, by every user change: two transactions that each demote one of the
+    last two admins then run one after the other, and the second sees the first's
+    commit (locking only the target let both pass and left no admin)."""
+    return [u.id for u in db.User.select(lambda u: u.role == "admin" and u.active)
+            .order_by(lambda u: u.id).for_update()]
+
+
+def _last_admin(admins: list[int], user) -> bool:
+    return admins == [user.id]
 
 
 @db_session
 def update_user(db, user_id: int, patch: dict) -> dict:
+    admins = _lock_admins(db)
     user = get_or_404(db.User, user_id, "user", for_update=True)
     data = parse(UserPatch, patch)
-    if (data.role not in (None, "admin") or data.active is False) and _last_admin(db, user):
+    if (data.role not in (None, "admin") or data.active is False) and _last_admin(admins, user):
         raise ValidationFailed.one("role" if data.role else "active",
                                    "this is the last active admin; promote another user first")
     if data.password is not None:
@@ -75,8 +84,9 @@ def update_user(db, user_id: int, patch: dict) -> dict:
 
 @db_session
 def delete_user(db, user_id: int) -> None:
+    admins = _lock_admins(db)
     user = get_or_404(db.User, user_id, "user", for_update=True)
-    if _last_admin(db, user):
+    if _last_admin(admins, user):
         raise Conflict("this is the last active admin; promote another user first")
     user.delete()
 
