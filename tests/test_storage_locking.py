@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conftest import wipe
 from homerack import storage
 from homerack.domain.errors import Conflict, ValidationFailed
 from homerack.domain.schemas import UserIn
@@ -17,6 +18,7 @@ from homerack.storage.database import open_database
 def pg(config):
     if config.is_sqlite:
         pytest.skip("SQLite runs one write transaction at a time")
+    wipe(config.database_url, test_users=False)  # no admin but the test's two
     db = open_database(config.database_url)
     yield db
     db.disconnect()

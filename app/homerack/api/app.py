@@ -42,7 +42,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     # Metrics first so they time everything; the rate limit after auth, which names
     # the client.
     middleware: list = [MetricsMiddleware(), RequestIdMiddleware(config.access_log), rt,
-                        auth.AuthMiddleware(config.jwt_secret), limits.RateLimitMiddleware(rt)]
+                        auth.AuthMiddleware(rt), limits.RateLimitMiddleware(rt)]
     if config.cors_origins:
         middleware.insert(2, falcon.CORSMiddleware(
             allow_origins=list(config.cors_origins),

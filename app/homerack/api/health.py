@@ -22,7 +22,7 @@ import falcon
 
 from .. import __version__, release
 from ..storage.database import IncompatibleSchema, pending_migrations
-from .auth import bearer_claims
+from .auth import verified_claims
 
 _PUBLIC = {"tags": ["health"], "security": []}
 
@@ -73,7 +73,7 @@ class HealthResource:
             "checks": {"database": database, "redis": redis}}
 
     async def on_get_detailed(self, req, resp) -> None:
-        self._allow(req)
+        await self._allow(req)
         database, db_ms = await self._database()
         redis, redis_ms = await self._redis()
         rt = self.rt
@@ -90,10 +90,10 @@ class HealthResource:
         }
 
     async def on_get_cache_stats(self, req, resp) -> None:
-        self._allow(req)
+        await self._allow(req)
         resp.media = await self.rt.cache.stats()
 
-    def _allow(self, req) -> None:
+    async def _allow(self, req) -> None:
         """Trusted networks, or an admin's token."""
         try:
             if any(ipaddress.ip_address(req.remote_addr) in n for n in self.networks):
@@ -101,7 +101,7 @@ class HealthResource:
         except ValueError:
             pass
         try:
-            admin = bearer_claims(req, self.rt.config.jwt_secret)["role"] == "admin"
+            admin = (await verified_claims(req, self.rt))["role"] == "admin"
         except falcon.HTTPUnauthorized:
             admin = False
         if not admin:

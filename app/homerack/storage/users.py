@@ -17,8 +17,9 @@ def user_dict(u) -> dict:
 
 
 @db_session
-def authenticate(db, username: str, password: str) -> dict | None:
-    """The user if the password matches an active account, else None (same cost either way)."""
+def authenticate(db, username: str, password: str) -> tuple[dict, int] | None:
+    """The user and their token epoch if the password matches an active account, else
+    None (same cost either way)."""
     user = db.User.get(username=username.lower())
     if not security.verify_password(user.password_hash if user else None, password):
         return None
@@ -26,7 +27,15 @@ def authenticate(db, username: str, password: str) -> dict | None:
         return None
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
-    return user_dict(user)
+    return user_dict(user), user.token_epoch
+
+
+@db_session
+def token_state(db, user_id: int) -> security.TokenState | None:
+    """What a token of ``user_id`` is checked against; None if the user is gone."""
+    user = db.User.get(id=user_id)
+    return None if user is None else security.TokenState(user.token_epoch, user.role,
+                                                         user.active)
 
 
 @db_session
@@ -73,12 +82,18 @@ def update_user(db, user_id: int, patch: dict) -> dict:
     if (data.role not in (None, "admin") or data.active is False) and _last_admin(admins, user):
         raise ValidationFailed.one("role" if data.role else "active",
                                    "this is the last active admin; promote another user first")
+    revoke = False
     if data.password is not None:
         user.password_hash = security.hash_password(data.password)
-    if data.role is not None:
+        revoke = True
+    if data.role is not None and data.role != user.role:
         user.role = data.role
-    if data.active is not None:
+        revoke = True
+    if data.active is not None and data.active != user.active:
         user.active = data.active
+        revoke = True
+    if revoke:  # the user's tokens carry the old facts: refuse them from now on
+        user.token_epoch += 1
     return user_dict(user)
 
 
