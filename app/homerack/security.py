@@ -54,7 +54,8 @@ def read_token(secret: str, token: str) -> dict:
     except jwt.PyJWTError:
         raise InvalidToken("the token is invalid") from None
     epoch = claims.get("epoch", 0)
-    if (claims.get("role") not in ROLE_RANK or not _is_id(claims.get("sub"))
+    role = claims.get("role")
+    if (not isinstance(role, str) or role not in ROLE_RANK or not _is_id(claims.get("sub"))
             or type(epoch) is not int):  # bool is an int subclass: refuse it too
         raise InvalidToken("the token is invalid")
     return claims

@@ -42,10 +42,18 @@ WidthIn = Literal[RACK_WIDTHS]  # type: ignore[valid-type]
 
 
 
+# Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
+# formatting characters (which make "evil\u202egnp.exe" show as "evilexe.png").
+UNSAFE_CHARS = ("\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029"
+                "\u202a-\u202e\u2066-\u2069")
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
+
+
 def _single_line(value: str) -> str:
-    # Control characters would break exports, logs and SVG labels.
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must not contain control characters")
+    # They would break exports, logs and SVG labels, or disguise what a name says.
+    if _UNSAFE.search(value):
+        raise ValueError("must not contain control characters or bidirectional formatting "
+                         "characters")
     return value
 
 
