@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from .. import security
-from ..domain.schemas import LoginIn, parse
+from ..domain.schemas import LoginIn, Token, User, parse
 from ..storage import users
 from .common import json_body
 from .limits import check_login
@@ -78,7 +78,7 @@ class LoginResource:
     public = True
     openapi = {"on_post": {
         "summary": "Exchange a username and password for a bearer token",
-        "tags": ["auth"], "body": LoginIn, "security": [],
+        "tags": ["auth"], "body": LoginIn, "security": [], "response": Token,
         "responses": {"200": "token issued", "401": "wrong username or password",
                       "429": "too many attempts (see Retry-After)"}}}
 
@@ -102,7 +102,8 @@ class LoginResource:
 
 
 class MeResource:
-    openapi = {"on_get": {"summary": "The user the token belongs to", "tags": ["auth"]}}
+    openapi = {"on_get": {"summary": "The user the token belongs to", "tags": ["auth"],
+                          "response": User}}
 
     def __init__(self, rt):
         self.rt = rt
