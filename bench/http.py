@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
 from homerack import security
-from homerack.storage.database import upgrade
+from homerack.storage import users
+from homerack.storage.database import open_database, upgrade
 
 ADMIN_DSN = os.environ.get("HOMERACK_TEST_POSTGRES", "postgresql:///postgres")
 REDIS_URL = os.environ.get("HOMERACK_BENCH_REDIS", "redis://127.0.0.1:6379/14")
@@ -180,6 +181,10 @@ def main() -> None:
     upgrade(url)
     subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True,
                    capture_output=True)
+    # Tokens are checked against their user: user 1 must exist, as an admin.
+    db = open_database(url)
+    users.create_first_admin(db, "bench")
+    db.disconnect()
     token = security.issue_token(SECRET, 1, "bench", "admin", 3600)
     rows = []
     try:

@@ -73,7 +73,26 @@ def database_url(request, tmp_path_factory):
         _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def wipe(url: str) -> None:
+# The users the test tokens belong to (ids 1, 2, 3 on a wiped database). Tokens are
+# checked against their user on every request: a token of a user that does not exist,
+# or has another role, is refused.
+TEST_USERS = ("admin", "editor", "viewer")
+USER_IDS = {role: i for i, role in enumerate(TEST_USERS, 1)}
+_ADD_TEST_USERS = ("INSERT INTO app_user (username, password_hash, role, active) VALUES "
+                   + ", ".join(f"('test-{r}', '!', '{r}', TRUE)" for r in TEST_USERS))
+
+
+def add_test_users(url: str) -> None:
+    """The owners of the test tokens (no password: they cannot log in)."""
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(urlsplit(url).path[1:]) as conn:
+            conn.execute(_ADD_TEST_USERS.replace("TRUE", "1"))
+        conn.close()
+    else:
+        _pg_exec(url, _ADD_TEST_USERS)
+
+
+def wipe(url: str, test_users: bool = True) -> None:
     if url.startswith("sqlite:"):
         conn = sqlite3.connect(urlsplit(url).path[1:])
         with conn:
@@ -83,6 +102,8 @@ def wipe(url: str) -> None:
         conn.close()
     else:
         _pg_exec(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    if test_users:
+        add_test_users(url)
 
 
 @pytest.fixture
@@ -93,8 +114,11 @@ def config(database_url, tmp_path) -> Config:
                   max_logo_bytes=256 * 1024)
 
 
-def token(role: str = "admin", user_id: int = 1, secret: str = JWT_SECRET) -> str:
-    return security.issue_token(secret, user_id, f"test-{role}", role, 600)
+def token(role: str = "admin", user_id: int | None = None, secret: str = JWT_SECRET,
+          epoch: int = 0) -> str:
+    """A token of the test user of ``role`` (or of ``user_id``, a user with that role)."""
+    return security.issue_token(secret, user_id or USER_IDS[role], f"test-{role}", role, 600,
+                                epoch)
 
 
 class Api:

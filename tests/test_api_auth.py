@@ -1,11 +1,14 @@
 """Login, tokens, roles and user management."""
 
+import asyncio
+import dataclasses
 import time
 
+import falcon.testing
 import jwt
 import pytest
 
-from conftest import JWT_SECRET, token
+from conftest import JWT_SECRET, USER_IDS, Api, token
 
 PASSWORD = "correct horse battery"
 
@@ -149,17 +152,144 @@ async def test_password_change_and_deactivation(api):
     assert me.status_code == 401
 
 
+async def _as(api, username, password=PASSWORD) -> dict:
+    """Headers with a fresh token of ``username``, for calls with ``role=None``."""
+    login = await _login(api, username, password)
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json['access_token']}"}
+
+
 async def test_last_admin_cannot_be_removed_or_demoted(api):
+    # The test tokens' admin is a real user now (tokens are checked against their user):
+    # root becomes the last admin once it is gone.
     admin = await _user(api, "root", "admin")
-    demote = await api.patch(f"/api/users/{admin['id']}", json={"role": "viewer"})
+    root = await _as(api, "root")
+    gone = await api.delete(f"/api/users/{USER_IDS['admin']}", role=None, headers=root)
+    assert gone.status_code == 204
+    demote = await api.patch(f"/api/users/{admin['id']}", role=None, headers=root,
+                             json={"role": "viewer"})
     assert demote.status_code == 422 and "last active admin" in demote.json["description"]
-    assert (await api.delete(f"/api/users/{admin['id']}")).status_code == 409
-    other = await _user(api, "second", "admin")
-    assert (await api.delete(f"/api/users/{admin['id']}")).status_code == 204
-    assert (await api.get(f"/api/users/{other['id']}")).json["role"] == "admin"
+    assert (await api.delete(f"/api/users/{admin['id']}", role=None,
+                             headers=root)).status_code == 409
+    other = await api.post("/api/users", role=None, headers=root,
+                           json={"username": "second", "password": PASSWORD, "role": "admin"})
+    assert (await api.delete(f"/api/users/{admin['id']}", role=None,
+                             headers=root)).status_code == 204
+    second = await _as(api, "second")
+    mine = await api.get(f"/api/users/{other.json['id']}", role=None, headers=second)
+    assert mine.json["role"] == "admin"
 
 
 async def test_user_patch_rejects_unknown_fields(api):
     user = await _user(api)
     result = await api.patch(f"/api/users/{user['id']}", json={"username": "mallory"})
     assert result.status_code == 422 and result.json["errors"][0]["field"] == "username"
+
+
+@pytest.mark.parametrize("username", ["", "   ", "ali\u0000ce", "\u0000"])
+async def test_empty_or_nul_username_is_a_client_error(api, username):
+    # Both used to answer 500: Pony refuses an empty required string in the lookup, and
+    # psycopg2 refuses a NUL character in a query.
+    await _user(api)
+    result = await _login(api, username, PASSWORD)
+    assert result.status_code == 422, result.text
+    assert result.json["errors"][0]["field"] == "username"
+
+
+# -- revocation: a token stands only while its user's password, role and status do ---
+
+async def _bearer(api, headers, path="/api/racks"):
+    return await api.get(path, role=None, headers=headers)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"password": "another long password"}, "changed after this token was issued"),
+    ({"role": "viewer"}, "changed after this token was issued"),
+    ({"role": "admin"}, "changed after this token was issued"),
+    ({"active": False}, "deactivated"),
+])
+async def test_a_change_of_the_user_revokes_their_tokens(api, change, reason):
+    user = await _user(api)
+    alice = await _as(api, "alice")
+    assert (await _bearer(api, alice)).status_code == 200
+    assert (await api.patch(f"/api/users/{user['id']}", json=change)).status_code == 200
+    refused = await _bearer(api, alice)
+    assert refused.status_code == 401, refused.text
+    assert refused.json["title"] == "Token revoked"
+    assert reason in refused.json["description"]
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    # Writes are refused as well, and nothing is written.
+    write = await api.post("/api/racks", role=None, headers=alice,
+                           json={"name": "R", "u_height": 4})
+    assert write.status_code == 401
+    assert (await api.get("/api/racks")).json["total"] == 0
+    if change.get("active") is not False:  # a fresh login carries the new facts
+        password = change.get("password", PASSWORD)
+        assert (await _bearer(api, await _as(api, "alice", password))).status_code == 200
+
+
+async def test_a_deleted_users_token_is_refused(api):
+    user = await _user(api)
+    alice = await _as(api, "alice")
+    assert (await api.delete(f"/api/users/{user['id']}")).status_code == 204
+    refused = await _bearer(api, alice)
+    assert refused.status_code == 401 and "no longer exists" in refused.json["description"]
+
+
+async def test_a_patch_that_changes_nothing_keeps_the_tokens(api):
+    user = await _user(api)
+    alice = await _as(api, "alice")
+    same = await api.patch(f"/api/users/{user['id']}", json={"role": "editor", "active": True})
+    assert same.status_code == 200
+    assert (await _bearer(api, alice)).status_code == 200
+
+
+async def test_a_token_with_a_role_its_user_lacks_is_refused(api):
+    # Signed with the right key but claiming more than the user has (e.g. issued by a
+    # release that did not bump the epoch on a demotion).
+    forged = token("admin", USER_IDS["viewer"])
+    refused = await _bearer(api, {"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401 and refused.json["title"] == "Token revoked"
+
+
+async def test_revoked_admin_token_no_longer_opens_detailed_health(config):
+    from homerack.api.app import create_app
+
+    config = dataclasses.replace(config, trusted_networks=())
+    async with falcon.testing.ASGIConductor(create_app(config)) as client:
+        api = Api(client)
+        await _user(api, "root", "admin")
+        root = await _as(api, "root")
+        assert (await api.get("/api/health/detailed", role=None,
+                              headers=root)).status_code == 200
+        user_id = (await api.get("/api/users", params={"role": "admin"})).json["items"][0]
+        assert user_id["username"] == "root"
+        await api.patch(f"/api/users/{user_id['id']}", json={"role": "editor"})
+        assert (await api.get("/api/health/detailed", role=None,
+                              headers=root)).status_code == 403
+
+
+async def test_token_state_is_read_once_per_user_and_interval(config, monkeypatch):
+    """The check costs one small query per user and HOMERACK_TOKEN_CHECK_SECONDS per
+    worker; another worker sees a revocation within that interval."""
+    from homerack.api.app import create_app
+    from homerack.storage import users
+
+    reads = []
+    real = users.token_state
+    monkeypatch.setattr(users, "token_state", lambda db, uid: (reads.append(uid),
+                                                               real(db, uid))[1])
+    config = dataclasses.replace(config, token_check_seconds=1)
+    async with (falcon.testing.ASGIConductor(create_app(config)) as one,
+                falcon.testing.ASGIConductor(create_app(config)) as two):
+        api, other = Api(one), Api(two)
+        user = await _user(api)
+        alice = await _as(api, "alice")
+        reads.clear()
+        for _ in range(20):
+            assert (await _bearer(other, alice)).status_code == 200
+        assert reads == [user["id"]]
+        await api.patch(f"/api/users/{user['id']}", json={"role": "viewer"})
+        assert (await _bearer(api, alice)).status_code == 401  # at once where it changed
+        await asyncio.sleep(1.1)
+        assert (await _bearer(other, alice)).status_code == 401  # after the interval

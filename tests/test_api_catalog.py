@@ -173,3 +173,29 @@ async def test_missing_records_are_404(api):
         assert "77" in result.json["description"]
     assert (await api.patch("/api/racks/77", json={"name": "x"})).status_code == 404
     assert (await api.delete("/api/devices/77")).status_code == 404
+
+
+NUL = "\u0000"
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/brands", {"name": f"A{NUL}B"}, "name"),
+    ("/api/brands", {"name": "A", "website": f"https://a.example/{NUL}"}, "website"),
+    ("/api/racks", {"name": "R", "u_height": 4, "notes": f"n{NUL}"}, "notes"),
+    ("/api/racks", {"name": "R", "u_height": 4, "location": NUL}, "location"),
+])
+async def test_nul_in_a_string_field_is_422_and_writes_nothing(api, path, body, field):
+    # PostgreSQL cannot store NUL: psycopg2 raised ValueError and the API answered 500.
+    result = await api.post(path, json=body)
+    assert result.status_code == 422, result.text
+    assert result.json["errors"][0]["field"] == field
+    assert (await api.get(path)).json["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["/api/brands", "/api/racks", "/api/device-types",
+                                  "/api/devices"])
+@pytest.mark.parametrize("value", [NUL, f"a{NUL}b", "a\u001fb"])
+async def test_control_characters_in_a_text_filter_are_400(api, path, value):
+    result = await api.get(path, params={"q": value})
+    assert result.status_code == 400, result.text
+    assert "q" in result.json["description"] or "q" in result.json["title"]

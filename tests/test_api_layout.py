@@ -303,3 +303,13 @@ async def test_elevation_of_a_proposal(api, lab):
     wrong = await api.get(f"/api/racks/{rack_id}/elevation.svg",
                           params={"positions": f"{far['id']}:3"})
     assert wrong.status_code == 422
+
+
+@pytest.mark.parametrize("positions", ["1:\u00b2", "\u00b2:1", "\u0661:1", "1:\u0663",
+                                       "1:" + "9" * 5000, "9" * 5000 + ":1", "1:\u0000"])
+async def test_elevation_positions_accept_ascii_digits_only(api, lab, positions):
+    # isdigit() accepts superscripts and other scripts' digits that int() refuses (500).
+    res = await api.get(f"/api/racks/{lab['rack']['id']}/elevation.svg",
+                        params={"positions": positions})
+    assert res.status_code == 400, res.text
+    assert res.json["title"] == "Invalid parameter"

@@ -128,3 +128,92 @@ async def test_replacing_and_removing_logos_cleans_unused_files(api, config, bra
     assert files() == [second.rsplit("/", 1)[1]]
     assert (await api.delete(f"/api/brands/{brand['id']}")).status_code == 204
     assert files() == []
+
+
+# -- metadata: nothing of the uploader's survives the re-encode, byte for byte ---
+
+def _marker(where: str) -> bytes:
+    return f"<script>alert('{where}')</script>".encode()
+
+
+def _exif(where: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = _marker(where + "-exif").decode()  # Make
+    exif[0x010E] = _marker(where + "-exif-description").decode()  # ImageDescription
+    exif[0x0112] = 6  # Orientation: rotated, so the EXIF is read and rewritten on the way
+    return exif.tobytes()
+
+
+def _xmp(where: str) -> bytes:
+    return (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+            b'02/22-rdf-syntax-ns#"><rdf:Description>' + _marker(where + "-xmp")
+            + b"</rdf:Description></rdf:RDF></x:xmpmeta>")
+
+
+def _icc(where: str) -> bytes:
+    # Decoders hand the profile over as bytes without checking it: any bytes ride along.
+    return _marker(where + "-icc") * 8
+
+
+def hostile_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), (10, 120, 200)).save(
+        out, "JPEG", comment=_marker("jpeg-comment"), exif=_exif("jpeg"), icc_profile=_icc("jpeg"),
+        xmp=_xmp("jpeg"))
+    return out.getvalue()
+
+
+def hostile_png() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", _marker("png-text").decode())
+    info.add_itxt("Description", _marker("png-itxt").decode(), zip=False)
+    info.add_text("Software", _marker("png-ztxt").decode(), zip=True)
+    out = io.BytesIO()
+    Image.new("RGBA", (40, 40), (10, 120, 200, 100)).save(
+        out, "PNG", pnginfo=info, exif=_exif("png"), icc_profile=_icc("png"))
+    return out.getvalue()
+
+
+def hostile_webp() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), (10, 120, 200)).save(
+        out, "WEBP", exif=_exif("webp"), icc_profile=_icc("webp"), xmp=_xmp("webp"))
+    return out.getvalue()
+
+
+# Containers of metadata in each format, by their markers in the file.
+_CARRIERS = {
+    "jpg": (b"\xff\xfe", b"Exif\x00\x00", b"ICC_PROFILE", b"http://ns.adobe.com/xap/1.0/"),
+    "png": (b"tEXt", b"zTXt", b"iTXt", b"iCCP", b"eXIf"),
+    "webp": (b"EXIF", b"ICCP", b"XMP "),
+}
+
+
+@pytest.mark.parametrize(("make", "ext"), [(hostile_jpeg, "jpg"), (hostile_png, "png"),
+                                           (hostile_webp, "webp")])
+async def test_all_metadata_is_dropped_byte_for_byte(api, config, brand, make, ext):
+    original = make()
+    assert original.count(b"<script>") >= 2  # the attack is really in the upload
+    result = await _put(api, brand["id"], original, content_type="application/octet-stream")
+    assert result.status_code == 200, result.text
+    stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1]
+              ).read_bytes()
+    assert b"<script>" not in stored and b"alert(" not in stored
+    for carrier in _CARRIERS[ext]:
+        assert carrier not in stored, carrier
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.size == (40, 40)
+        assert not image.getexif()
+        assert not {"icc_profile", "exif", "xmp", "comment", "Comment"} & set(image.info)
+
+
+async def test_exif_orientation_is_applied_before_it_is_dropped(api, config, brand):
+    # A phone photo stored sideways with "rotate 90" in its EXIF must not come out sideways.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    out = io.BytesIO()
+    Image.new("RGB", (60, 20), (200, 0, 0)).save(out, "JPEG", exif=exif.tobytes())
+    result = await _put(api, brand["id"], out.getvalue(), content_type="image/jpeg")
+    stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1])
+    with Image.open(stored) as image:
+        assert image.size == (20, 60)

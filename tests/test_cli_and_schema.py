@@ -7,7 +7,7 @@ import sqlite3
 import falcon.testing
 import pytest
 
-from conftest import JWT_SECRET, _pg_exec, _with_dbname
+from conftest import JWT_SECRET, _pg_exec, _with_dbname, wipe
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config
@@ -16,6 +16,7 @@ from homerack.storage.database import upgrade
 
 @pytest.fixture
 def cli_env(config, monkeypatch, tmp_path):
+    wipe(config.database_url, test_users=False)  # the CLI's first admin is the first user
     monkeypatch.setenv("HOMERACK_DATABASE_URL", config.database_url)
     monkeypatch.setenv("HOMERACK_JWT_SECRET", JWT_SECRET)
     monkeypatch.setenv("HOMERACK_DATA_DIR", str(tmp_path))
@@ -99,8 +100,8 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert run(monkeypatch, "db", "status") == 3  # an empty database: everything pending
     assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
-    assert ("applied 2 migration(s): 0001_initial, 0002_device_serial_and_url"
-            in capsys.readouterr().out)
+    assert ("applied 3 migration(s): 0001_initial, 0002_device_serial_and_url, "
+            "0003_user_token_epoch" in capsys.readouterr().out)
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
     assert run(monkeypatch, "db", "status") == 0
@@ -111,7 +112,8 @@ def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
     _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
     try:
         url = _with_dbname(postgres_admin_dsn, name)
-        assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url"]
+        assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url",
+                                "0003_user_token_epoch"]
         assert upgrade(url) == []
     finally:
         _pg_exec(postgres_admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")

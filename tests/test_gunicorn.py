@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import homerack
-from conftest import _pg_exec, _with_dbname
+from conftest import _pg_exec, _with_dbname, add_test_users
 from homerack.logs import syslog_priority
 from homerack.storage.database import upgrade
 
@@ -98,6 +98,7 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
     _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
     url = _with_dbname(postgres_admin_dsn, name)
     upgrade(url)
+    add_test_users(url)  # user 1, the admin of _admin_token()
     tmp = tmp_path_factory.mktemp("gunicorn")
     (tmp / "metrics").mkdir()
     sock = str(tmp / "api.sock")

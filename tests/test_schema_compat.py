@@ -15,7 +15,7 @@ import falcon.testing
 import psycopg2
 import pytest
 
-from conftest import JWT_SECRET, _pg_exec, _with_dbname
+from conftest import JWT_SECRET, _pg_exec, _with_dbname, add_test_users
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config
@@ -187,6 +187,7 @@ async def test_ahead_by_expand_only_is_compatible(fresh_url, cli, tmp_path, capl
     database._warned_ahead.clear()
     caplog.set_level(logging.WARNING, logger="homerack.schema")
     open_database(fresh_url).disconnect()
+    add_test_users(fresh_url)  # the owner of _token()
     config = Config(database_url=fresh_url, jwt_secret=JWT_SECRET, upload_dir=tmp_path / "u")
     async with falcon.testing.ASGIConductor(create_app(config)) as client:
         for _ in range(3):

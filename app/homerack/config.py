@@ -70,6 +70,9 @@ class Config:
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     jwt_ttl_seconds: int = 12 * 3600
+    # How long a worker trusts what it last read of a token's user (epoch, role, active):
+    # a revocation is immediate in the worker that made it, and this late in the others.
+    token_check_seconds: int = 5
     db_pool_size: int = 4
     max_logo_bytes: int = 1024 * 1024
     cache_ttl_seconds: int = 60          # 0 turns the Redis cache off
@@ -184,6 +187,7 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         redis_url=redis_url,
         cors_origins=_origins(env),
         jwt_ttl_seconds=_int(env, "HOMERACK_JWT_TTL_SECONDS", 12 * 3600, 60, 30 * 86400),
+        token_check_seconds=_int(env, "HOMERACK_TOKEN_CHECK_SECONDS", 5, 0, 300),
         db_pool_size=_int(env, "HOMERACK_DB_POOL_SIZE", 4, 1, 64),
         max_logo_bytes=_int(env, "HOMERACK_MAX_LOGO_BYTES", 1024 * 1024, 1024, 20 * 1024 * 1024),
         cache_ttl_seconds=_int(env, "HOMERACK_CACHE_TTL_SECONDS", 60, 0, 86400),

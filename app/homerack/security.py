@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -31,10 +32,11 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def issue_token(secret: str, user_id: int, username: str, role: str, ttl_seconds: int) -> str:
+def issue_token(secret: str, user_id: int, username: str, role: str, ttl_seconds: int,
+                epoch: int = 0) -> str:
     now = int(time.time())
     claims = {"sub": str(user_id), "name": username, "role": role, "iat": now,
-              "exp": now + ttl_seconds}
+              "exp": now + ttl_seconds, "epoch": epoch}
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
@@ -51,6 +53,35 @@ def read_token(secret: str, token: str) -> dict:
         raise InvalidToken("the token has expired") from None
     except jwt.PyJWTError:
         raise InvalidToken("the token is invalid") from None
-    if claims.get("role") not in ROLE_RANK:
+    epoch = claims.get("epoch", 0)
+    role = claims.get("role")
+    if (not isinstance(role, str) or role not in ROLE_RANK or not _is_id(claims.get("sub"))
+            or type(epoch) is not int):  # bool is an int subclass: refuse it too
         raise InvalidToken("the token is invalid")
     return claims
+
+
+def _is_id(sub) -> bool:
+    return isinstance(sub, str) and sub.isascii() and sub.isdigit() and 0 < int(sub) < 2**31
+
+
+class TokenState(NamedTuple):
+    """The stored facts a token is checked against on every request."""
+
+    epoch: int
+    role: str
+    active: bool
+
+
+def revocation(claims: dict, state: TokenState | None) -> str | None:
+    """Why the token with ``claims`` no longer stands, given its user's ``state`` (None:
+    the user is gone); None if it stands. Tokens without an epoch (issued before
+    revocation existed) count as epoch 0."""
+    if state is None:
+        return "the account no longer exists"
+    if not state.active:
+        return "this account has been deactivated"
+    if state.epoch != claims.get("epoch", 0) or state.role != claims["role"]:
+        return ("the account's password, role or status changed after this token was "
+                "issued; sign in again")
+    return None

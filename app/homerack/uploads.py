@@ -1,7 +1,8 @@
 """Brand logos: content checks and storage.
 
-A logo is decoded with Pillow and re-encoded, which drops metadata (EXIF, GPS,
-comments) and anything smuggled after the image data (polyglots). The file name
+A logo is decoded with Pillow and re-encoded from its pixels alone, which drops all
+metadata (EXIF, GPS, XMP, ICC profiles, comments, PNG text chunks) and anything
+smuggled after the image data (polyglots). The file name
 is the SHA-256 of the re-encoded bytes, so identical logos share one file and a
 URL never changes meaning. Storage sits behind :class:`LogoStore` so several app
 hosts can later share one store.
@@ -17,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Protocol
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .domain.errors import ValidationFailed
 
@@ -43,7 +44,8 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
                         "body", f"the logo is {probe.size[0]}x{probe.size[1]} px; "
                                 f"at most {MAX_SIDE_PX} px per side")
                 probe.load()  # decodes everything: truncated data fails here
-                image = probe.copy()
+                # The EXIF orientation is applied before the EXIF goes.
+                image = ImageOps.exif_transpose(probe)
     except ValidationFailed:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombWarning,
@@ -54,9 +56,12 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
 
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
+    # Pillow's encoders write back what the decoder left in ``info`` (a JPEG comment, a
+    # PNG ICC profile, ...): keep only the transparency, which is part of the picture.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
     out = io.BytesIO()
     options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
-    image.save(out, format=fmt, **options[fmt])  # no exif/icc/comments passed on
+    image.save(out, format=fmt, **options[fmt])
     return out.getvalue(), FORMATS[fmt]
 
 

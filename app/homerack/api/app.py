@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import falcon
 import falcon.asgi
 import orjson
@@ -33,6 +35,27 @@ def _orjson_dumps(obj) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
+def _unique_keys(pairs: list[tuple]) -> dict:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {key[:40]!r} in a JSON object")
+    return doc
+
+
+def _loads(text: str):
+    """A request body: orjson refuses NaN, infinities, lone surrogates and nesting past
+    1024; a second pass refuses duplicate keys, which orjson silently merges (the last
+    one wins, and a check may have read the first)."""
+    doc = orjson.loads(text)
+    try:
+        json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:  # deeper than Python's stack, within orjson's 1024
+        raise ValueError("the JSON document is nested too deeply") from None
+    return doc
+
+
 def create_app(config: Config | None = None, logo_store: LogoStore | None = None
                ) -> falcon.asgi.App:
     """Build the ASGI app. Nothing here touches the database: per-worker resources
@@ -42,7 +65,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     # Metrics first so they time everything; the rate limit after auth, which names
     # the client.
     middleware: list = [MetricsMiddleware(), RequestIdMiddleware(config.access_log), rt,
-                        auth.AuthMiddleware(config.jwt_secret), limits.RateLimitMiddleware(rt)]
+                        auth.AuthMiddleware(rt), limits.RateLimitMiddleware(rt)]
     if config.cors_origins:
         middleware.insert(2, falcon.CORSMiddleware(
             allow_origins=list(config.cors_origins),
@@ -50,9 +73,10 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
                             "Content-Disposition"]))  # the BOM CSV's file name
     app = falcon.asgi.App(middleware=middleware)
 
-    json = falcon.media.JSONHandler(dumps=_orjson_dumps, loads=orjson.loads)
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = json
-    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=_orjson_dumps, loads=_loads)
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=_orjson_dumps, loads=orjson.loads)
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters["int"] = BoundedInt  # before any route is added
     errors.register(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from ..domain.errors import NotFound
-from ..domain.schemas import BrandIn
+from ..domain.schemas import Brand, BrandIn
 from ..storage import catalog
 from ..uploads import sanitize_image
 from .common import CATALOG_WRITE, Crud, CrudResource, Filter
@@ -13,17 +13,18 @@ from .common import CATALOG_WRITE, Crud, CrudResource, Filter
 CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
             catalog.get_brand, catalog.update_brand, catalog.delete_brand,
             (Filter("q", str, "name contains (case-insensitive)"),),
-            cache="catalog", invalidates=CATALOG_WRITE)
+            cache="catalog", invalidates=CATALOG_WRITE, out_model=Brand)
 
 
 class LogoResource:
     openapi = {
         "on_put": {"summary": "Upload the brand's logo (PNG, JPEG or WebP; raw body)",
-                   "tags": ["brands"], "binary_body": True,
+                   "tags": ["brands"], "binary_body": True, "response": Brand,
                    "responses": {"200": "the brand with its new logo_url",
                                  "413": "larger than HOMERACK_MAX_LOGO_BYTES",
                                  "422": "not a PNG, JPEG or WebP image"}},
-        "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"]},
+        "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"],
+                      "response": Brand},
     }
 
     def __init__(self, rt, store):

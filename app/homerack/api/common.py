@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,9 +11,10 @@ import falcon
 import orjson
 from falcon.routing.converters import IntConverter
 
-from ..domain.schemas import MAX_ID, parse
+from ..domain.schemas import MAX_ID, UNSAFE_CHARS, parse
 
 MAX_LIMIT = 500
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 
 
 async def json_body(req):
@@ -45,12 +47,25 @@ class Filter:
     description: str = ""
     choices: tuple = ()
 
+    @property
+    def schema(self) -> dict:
+        if self.choices:
+            return {"type": "string", "enum": list(self.choices)}
+        if self.kind is int:
+            return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        if self.kind is bool:
+            return {"type": "boolean"}
+        return {"type": "string", "pattern": f"^[^{UNSAFE_CHARS}]*$"}
+
     def read(self, req):
         if self.kind is int:
             return req.get_param_as_int(self.name, min_value=1, max_value=MAX_ID)
         if self.kind is bool:
             return req.get_param_as_bool(self.name)
         value = req.get_param(self.name)
+        if value is not None and _UNSAFE.search(value):
+            # No stored name has them, and PostgreSQL refuses NUL outright (a 500).
+            raise falcon.HTTPInvalidParam("must not contain control characters", self.name)
         if value is not None and self.choices and value not in self.choices:
             raise falcon.HTTPInvalidParam(f"must be one of {', '.join(self.choices)}",
                                           self.name)
@@ -75,7 +90,7 @@ class Crud:
     patch_model: type | None = None  # when PATCH takes another document than POST
     cache: str | None = None         # cache namespace of the reads (None: not cached)
     invalidates: tuple[str, ...] = ()  # cache namespaces a write makes stale
-    # Output models of domain.schemas for the OpenAPI document (None: "an object").
+    # Output models of domain.schemas for the OpenAPI document.
     out_model: type | None = None    # what POST, PATCH and (by default) GET /{id} answer
     list_model: type | None = None   # a list item (default: out_model)
     item_model: type | None = None   # what GET /{id} answers (default: out_model)
@@ -144,13 +159,10 @@ class CrudResource:
     def openapi(self) -> dict:
         c = self.crud
         params = [{"name": f.name, "in": "query", "required": False,
-                   "description": f.description,
-                   "schema": ({"type": "string", "enum": list(f.choices)} if f.choices else
-                              {"type": {str: "string", int: "integer", bool: "boolean"}[f.kind]})}
-                  for f in c.filters]
+                   "description": f.description, "schema": f.schema} for f in c.filters]
 
         def answers(model) -> dict:
-            return {"response": model} if model is not None else {}
+            return {"response": model}
 
         return {
             "on_get": {"summary": f"List {c.plural.replace('_', ' ')}", "tags": [c.plural],

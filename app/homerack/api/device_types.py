@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import CATEGORIES, DeviceTypeIn
+from ..domain.schemas import CATEGORIES, DeviceType, DeviceTypeIn
 from ..storage import catalog
 from .common import CATALOG_WRITE, Crud, Filter, crud_routes
 
@@ -12,7 +12,7 @@ CRUD = Crud("device type", "device_types", DeviceTypeIn, catalog.list_device_typ
             (Filter("q", str, "model or brand contains (case-insensitive)"),
              Filter("brand_id", int, "only this brand's models"),
              Filter("category", str, "only this category", CATEGORIES)),
-            cache="catalog", invalidates=CATALOG_WRITE)
+            cache="catalog", invalidates=CATALOG_WRITE, out_model=DeviceType)
 
 
 def routes(rt) -> list[tuple]:

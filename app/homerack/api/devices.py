@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import CABLE_TYPES, ConnectionIn, Device, DeviceIn
+from ..domain.schemas import CABLE_TYPES, Connection, ConnectionIn, Device, DeviceIn
 from ..storage import devices
 from .common import RACKS_WRITE, Crud, Filter, crud_routes
 
@@ -20,7 +20,7 @@ CONNECTIONS = Crud("connection", "connections", ConnectionIn, devices.list_conne
                    (Filter("device_id", int, "cables with this device at either end"),
                     Filter("rack_id", int, "cables with an end in this rack"),
                     Filter("cable_type", str, "only this cable type", CABLE_TYPES)),
-                   cache="racks", invalidates=RACKS_WRITE)
+                   cache="racks", invalidates=RACKS_WRITE, out_model=Connection)
 
 
 def routes(rt) -> list[tuple]:

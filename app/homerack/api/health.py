@@ -21,27 +21,37 @@ import time
 import falcon
 
 from .. import __version__, release
+from ..domain.schemas import CacheStats, Health, HealthDetail, Live, Ready, Startup
 from ..storage.database import IncompatibleSchema, pending_migrations
-from .auth import bearer_claims
+from .auth import verified_claims
+from .openapi import OPTIONAL_AUTH
 
 _PUBLIC = {"tags": ["health"], "security": []}
+# Clients on HOMERACK_TRUSTED_NETWORKS need no token; others need an admin's.
+_RESTRICTED = {"tags": ["health"], "security": OPTIONAL_AUTH, "description": (
+    "Open to clients on HOMERACK_TRUSTED_NETWORKS without a token; others need an admin's "
+    "token (403 otherwise)."), "responses": {"403": "neither a trusted network nor an admin"}}
 
 
 class HealthResource:
     public = True          # the auth middleware skips it; detailed checks access itself
     rate_limited = False   # probes must never be throttled
     openapi = {
-        "on_get": {"summary": "Overall health (cheap)", **_PUBLIC},
-        "on_get_live": {"summary": "The process is alive (no dependencies)", **_PUBLIC},
+        "on_get": {"summary": "Overall health (cheap)", **_PUBLIC, "response": Health},
+        "on_get_live": {"summary": "The process is alive (no dependencies)", **_PUBLIC,
+                        "response": Live},
         "on_get_ready": {"summary": "Ready for traffic: database reachable and its schema "
                                     "current; Redis down only degrades",
-                         **_PUBLIC, "responses": {"503": "not ready (the failing check)"}},
-        "on_get_startup": {"summary": "The worker has booted", **_PUBLIC,
+                         **_PUBLIC, "response": Ready,
+                         "responses": {"503": "not ready (the failing check)"}},
+        "on_get_startup": {"summary": "The worker has booted", **_PUBLIC, "response": Startup,
                            "responses": {"503": "still starting"}},
         "on_get_detailed": {"summary": "Version, uptime, latencies, pool and cache figures "
-                                       "(admins or trusted networks)", "tags": ["health"]},
+                                       "(admins or trusted networks)", **_RESTRICTED,
+                            "response": HealthDetail},
         "on_get_cache_stats": {"summary": "Cache hits, misses, hit rate, keys and memory "
-                                          "(admins or trusted networks)", "tags": ["health"]},
+                                          "(admins or trusted networks)", **_RESTRICTED,
+                               "response": CacheStats},
     }
 
     def __init__(self, rt):
@@ -73,7 +83,7 @@ class HealthResource:
             "checks": {"database": database, "redis": redis}}
 
     async def on_get_detailed(self, req, resp) -> None:
-        self._allow(req)
+        await self._allow(req)
         database, db_ms = await self._database()
         redis, redis_ms = await self._redis()
         rt = self.rt
@@ -90,10 +100,10 @@ class HealthResource:
         }
 
     async def on_get_cache_stats(self, req, resp) -> None:
-        self._allow(req)
+        await self._allow(req)
         resp.media = await self.rt.cache.stats()
 
-    def _allow(self, req) -> None:
+    async def _allow(self, req) -> None:
         """Trusted networks, or an admin's token."""
         try:
             if any(ipaddress.ip_address(req.remote_addr) in n for n in self.networks):
@@ -101,7 +111,7 @@ class HealthResource:
         except ValueError:
             pass
         try:
-            admin = bearer_claims(req, self.rt.config.jwt_secret)["role"] == "admin"
+            admin = (await verified_claims(req, self.rt))["role"] == "admin"
         except falcon.HTTPUnauthorized:
             admin = False
         if not admin:

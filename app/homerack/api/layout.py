@@ -3,6 +3,7 @@ elevation."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import falcon
@@ -10,7 +11,7 @@ import falcon
 from ..domain import bom, optimizer
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
-from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, parse
+from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, Proposal, parse
 from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
 from ..storage import layout
 from .auth import require_role
@@ -18,6 +19,11 @@ from .common import RACKS_WRITE, json_body
 
 # Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+# <device id>:<unit 1-60>, comma-separated, spaces and empty items allowed: ASCII
+# digits only (isdigit() also takes "²", which int() refuses) and few of them.
+_ITEM = r"[1-9][0-9]{0,9}:(?:[1-9]|[1-5][0-9]|60)"
+POSITIONS_PATTERN = f"^ *(?:{_ITEM} *)?(?:, *(?:{_ITEM} *)?)*$"
+_POSITIONS = re.compile(POSITIONS_PATTERN)
 
 
 def _score(s: optimizer.Score | None) -> dict | None:
@@ -62,19 +68,17 @@ def _svg(rack: dict, positions: dict[int, int] | None = None) -> str:
 
 def _positions_param(req) -> dict[int, int]:
     """``?positions=12:5,13:7`` (device id: lowest unit) for drawing a proposal."""
-    raw = req.get_param("positions")
+    raw = req.get_param("positions") or ""
+    if not _POSITIONS.fullmatch(raw):
+        raise falcon.HTTPInvalidParam(
+            "use <device id>:<unit>, comma-separated (a device id and a unit from 1 to 60)",
+            "positions")
     out: dict[int, int] = {}
-    for item in (raw or "").split(","):
-        if not item.strip():
-            continue
-        ident, sep, unit = item.strip().partition(":")
-        if not (sep and ident.isdigit() and unit.isdigit() and 0 < int(ident) <= MAX_ID
-                and 0 < int(unit) <= 60):
-            raise falcon.HTTPInvalidParam(
-                f"'{item.strip()[:40]}' is not <device id>:<unit> (a device id and a unit "
-                "from 1 to 60)",
-                "positions")
-        out[int(ident)] = int(unit)
+    for item in filter(None, (i.strip(" ") for i in raw.split(","))):
+        ident, unit = map(int, item.split(":"))
+        if ident > MAX_ID:  # no such device, like any id not in the rack
+            raise ValidationFailed.one("positions", f"device {ident} is not in this rack")
+        out[ident] = unit
     return out
 
 
@@ -86,9 +90,10 @@ class LayoutResource:
     openapi = {
         "on_post_optimize": {
             "summary": "Propose (or apply) the best placement of the rack's devices",
-            "tags": ["layout"], "body": OptimizeIn,
+            "tags": ["layout"], "body": OptimizeIn, "response": Proposal,
             "responses": {"200": "placements, scores, proof and explanations",
                           "409": "apply refused: the layout changed meanwhile",
+                          "503": "the optimizer is busy with other runs (see Retry-After)",
                           "422": "invalid request, or no layout satisfies the rules "
                                  "(every reason listed)"}},
         "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"],
@@ -112,7 +117,7 @@ class LayoutResource:
             "parameters": [{"name": "positions", "in": "query", "required": False,
                             "description": "draw these positions instead of the stored "
                                            "ones: <device id>:<unit>, comma-separated",
-                            "schema": {"type": "string"}}]},
+                            "schema": {"type": "string", "pattern": POSITIONS_PATTERN}}]},
     }
 
     def __init__(self, rt):

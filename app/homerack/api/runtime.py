@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import falcon
+from cachetools import TTLCache
 
 from .. import storage
 from ..cache import Cache, RateLimiter, Redis, connect
@@ -42,6 +43,10 @@ class Runtime:
         self._threads = 0
         self._lock = threading.Lock()
         self.started_at: float | None = None
+        # user id -> TokenState (None: no such user), read at most every
+        # token_check_seconds per user and worker; only the event loop touches it.
+        self.token_states: TTLCache = TTLCache(maxsize=10_000,
+                                               ttl=max(config.token_check_seconds, 0.001))
         self._use_redis(None)
 
     def _use_redis(self, client) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import InventoryDoc, parse
+from ..domain.schemas import Imported, InventoryDoc, parse
 from ..storage import transfer
 from .common import CATALOG_WRITE, json_body
 
 
 class ExportResource:
     openapi = {"on_get": {"summary": "Export the whole inventory (no users, no logo files)",
-                          "tags": ["transfer"]}}
+                          "tags": ["transfer"], "response": InventoryDoc}}
 
     def __init__(self, rt):
         self.rt = rt
@@ -24,7 +24,7 @@ class ImportResource:
 
     write_role = "admin"
     openapi = {"on_post": {"summary": "Replace the whole inventory with an exported document",
-                           "tags": ["transfer"], "body": InventoryDoc,
+                           "tags": ["transfer"], "body": InventoryDoc, "response": Imported,
                            "responses": {"200": "counts of imported records",
                                          "422": "the document has errors; nothing changed"}}}
 

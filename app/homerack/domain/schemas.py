@@ -41,11 +41,40 @@ Role = Literal[ROLES]  # type: ignore[valid-type]
 WidthIn = Literal[RACK_WIDTHS]  # type: ignore[valid-type]
 
 
+# Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
+# formatting characters (which make "evil\u202egnp.exe" show as "evilexe.png"). Regex
+# class text, shared with the published JSON Schema patterns.
+UNSAFE_CHARS = (r"\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029"
+                r"\u202a-\u202e\u2066-\u2069")
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
+# The whitespace trimmed around names (Unicode White_Space, as pydantic trimmed it).
+_WS_CHARS = (r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+             r"\u3000")
+_WS = "".join(c for c in map(chr, range(0x3001)) if re.fullmatch(f"[{_WS_CHARS}]", c))
+
+
+def _strip(value: str) -> str:
+    return value.strip(_WS)
+
 
 def _single_line(value: str) -> str:
-    # Control characters would break exports, logs and SVG labels.
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must not contain control characters")
+    # They would break exports, logs and SVG labels, or disguise what a name says.
+    if _UNSAFE.search(value):
+        raise ValueError("must not contain control characters or bidirectional formatting "
+                         "characters")
+    return value
+
+
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (psycopg2 refuses the whole statement).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
     return value
 
 
@@ -55,15 +84,28 @@ def _http_url(value: str) -> str:
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                 AfterValidator(_single_line)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
-                      AfterValidator(_single_line)]
-Notes = Annotated[str, StringConstraints(max_length=5000)]
-SerialNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100),
-                         AfterValidator(_single_line)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
-                AfterValidator(_http_url)]
+# The published patterns say exactly what the validators accept (tests/test_openapi.py
+# checks it): trimmed of whitespace, the text has no unsafe character (and, when required,
+# is not empty). maxLength counts the text as sent.
+_SAFE, _VISIBLE = f"[^{UNSAFE_CHARS}]", f"[^{UNSAFE_CHARS}{_WS_CHARS}]"
+TEXT_PATTERN = f"^[{_WS_CHARS}]*{_SAFE}*[{_WS_CHARS}]*$"
+NAME_PATTERN = f"^[{_WS_CHARS}]*{_SAFE}*{_VISIBLE}{_SAFE}*[{_WS_CHARS}]*$"
+URL_PATTERN = f"^[{_WS_CHARS}]*(?:https?://{_VISIBLE}*)?[{_WS_CHARS}]*$"
+
+
+def _text(max_length: int, pattern: str, *checks) -> Any:
+    """A trimmed single-line text of at most ``max_length`` characters (as sent)."""
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_strip),
+                     AfterValidator(_single_line), *map(AfterValidator, checks),
+                     Field(json_schema_extra={"pattern": pattern})]
+
+
+Name = _text(100, NAME_PATTERN, _not_empty)
+ShortText = _text(200, TEXT_PATTERN)
+Notes = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_nul),
+                  Field(json_schema_extra={"pattern": r"^[^\u0000]*$"})]
+SerialNumber = _text(100, TEXT_PATTERN)
+Url = _text(500, URL_PATTERN, _http_url)
 MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kilograms = Annotated[float, Field(ge=0, le=5000)]
@@ -71,8 +113,23 @@ Watts = Annotated[float, Field(ge=0, le=100_000)]
 DepthMm = Annotated[int, Field(ge=1, le=2000)]
 
 
+def _integral(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return [_integral(v) for v in value] if type(value) is list else value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        # JSON Schema counts 58.0 as an integer, so a generated client may send it; strict
+        # pydantic would refuse it (float fields take the int as well).
+        if isinstance(data, dict):
+            return {k: _integral(v) for k, v in data.items()}
+        return data
 
 
 class BrandIn(Strict):
@@ -317,15 +374,192 @@ class BomReport(Out):
     stock_lengths_m: dict[str, list[float]]
 
 
+class Brand(Out):
+    id: int
+    name: str
+    website: str
+    logo_url: Annotated[str | None, Field(description=(
+        "/uploads/logos/<sha256>.<ext>, null when the brand has no logo"))]
+
+
+class DeviceType(Out):
+    id: int
+    brand_id: int
+    brand: str
+    model: str
+    category: Category
+    u_height: int
+    width_in: int
+    depth_mm: int | None
+    weight_kg: float
+    power_w: float
+    airflow: Airflow
+    port_count: int | None
+
+
+class Connection(Out):
+    id: int
+    device_a_id: int
+    device_a: str
+    device_b_id: int
+    device_b: str
+    cable_type: CableType
+    count: int
+    label: str
+    notes: str
+
+
+class User(Out):
+    id: int
+    username: str
+    role: Role
+    active: bool
+
+
+class Token(Out):
+    """A bearer token; any change of the user's password, role or status revokes it."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: Annotated[int, Field(description="seconds")]
+    user: User
+
+
+class Imported(Out):
+    imported: dict[Literal["brands", "device_types", "racks", "devices", "connections"], int]
+
+
+class Placement(Out):
+    device_id: int
+    name: str
+    model: str
+    position_u: int
+    top_u: int
+    previous_u: int | None
+    moved: bool
+    added: bool
+    locked: bool
+
+
+class Score(Out):
+    score: float
+    cost: float
+    terms: dict[Literal["cable", "weight", "thermal", "access"], float]
+
+
+class Scores(Out):
+    proposed: Score | None
+    current: Score | None
+
+
+class Proof(Out):
+    optimal: bool
+    lower_bound: float | None
+    method: str
+
+
+class Explanation(Out):
+    device_id: int
+    name: str
+    text: str
+
+
+class Proposal(Out):
+    """An optimizer run: where each device goes (top first), scores and why."""
+
+    rack_id: int
+    placements: list[Placement]
+    score: Scores
+    weights: dict[Literal["cable", "weight", "thermal", "access"], float]
+    proof: Proof
+    elapsed_ms: float
+    explanations: list[Explanation]
+    layout_version: str
+    applied: bool
+    elevation_svg: Annotated[str, Field(description="only with include_svg")] = ""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+
+class Release(Out):
+    """The deployed release (release.json), null outside a release deployment."""
+
+    id: str
+    commit: str | None
+    dirty: bool
+    built_at: str | None
+
+
+class Health(Out):
+    status: Literal["ok", "starting"]
+    version: str
+    release: Release | None
+
+
+class Live(Out):
+    status: Literal["ok"]
+
+
+class Startup(Out):
+    status: Literal["started", "starting"]
+
+
+class Ready(Out):
+    status: Literal["ready", "degraded", "not ready"]
+    checks: dict[Literal["database", "redis"], str]
+
+
+class CacheStats(Out):
+    enabled: bool
+    ttl_seconds: int
+    hits: int
+    misses: int
+    errors: int
+    hit_rate: float | None
+    keys: int | None
+    memory_bytes: int | None
+    scope: str
+
+
+class DatabaseHealth(Out):
+    status: str
+    latency_ms: float | None
+    provider: str | None
+    pool_size: int
+    pool_threads: int
+    queued: int | None
+
+
+class RedisHealth(Out):
+    status: str
+    latency_ms: float | None
+
+
+class HealthDetail(Out):
+    version: str
+    release: Release | None
+    pid: int
+    uptime_s: float | None
+    database: DatabaseHealth
+    redis: RedisHealth
+    cache: CacheStats
+
+
+USERNAME_PATTERN = f"^[{_WS_CHARS}]*[A-Za-z0-9][A-Za-z0-9_.@-]+[{_WS_CHARS}]*$"
+
+
 def _username(value: str) -> str:
-    value = value.lower()
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_.@-]*", value):
-        raise ValueError("use letters, digits and . _ @ - (starting with a letter or digit)")
-    return value
+    # ASCII before lower(): the Kelvin sign lowers to "k", and look-alikes have no place
+    # in account names.
+    value = _strip(value)
+    if not (value.isascii() and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]+", value)):
+        raise ValueError("use 2 to 64 letters, digits and . _ @ - (starting with a letter or "
+                         "digit)")
+    return value.lower()
 
 
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64),
-                     AfterValidator(_username)]
+Username = Annotated[str, StringConstraints(max_length=64), AfterValidator(_username),
+                     Field(json_schema_extra={"pattern": USERNAME_PATTERN})]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=1024)]
 
 
@@ -343,7 +577,7 @@ class UserPatch(Strict):
 
 
 class LoginIn(Strict):
-    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
+    username: Annotated[_text(64, NAME_PATTERN, _not_empty), AfterValidator(str.lower)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 

@@ -113,6 +113,7 @@ def define_entities(db: Database) -> None:
         password_hash = Required(str, 255)
         role = Required(str, 16)
         active = Required(bool, default=True)
+        token_epoch = Required(int, default=0)  # 0003: bumped to revoke the user's tokens
 
 
 def bind_arguments(url: str) -> dict:

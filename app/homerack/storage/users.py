@@ -17,8 +17,9 @@ def user_dict(u) -> dict:
 
 
 @db_session
-def authenticate(db, username: str, password: str) -> dict | None:
-    """The user if the password matches an active account, else None (same cost either way)."""
+def authenticate(db, username: str, password: str) -> tuple[dict, int] | None:
+    """The user and their token epoch if the password matches an active account, else
+    None (same cost either way)."""
     user = db.User.get(username=username.lower())
     if not security.verify_password(user.password_hash if user else None, password):
         return None
@@ -26,7 +27,15 @@ def authenticate(db, username: str, password: str) -> dict | None:
         return None
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
-    return user_dict(user)
+    return user_dict(user), user.token_epoch
+
+
+@db_session
+def token_state(db, user_id: int) -> security.TokenState | None:
+    """What a token of ``user_id`` is checked against; None if the user is gone."""
+    user = db.User.get(id=user_id)
+    return None if user is None else security.TokenState(user.token_epoch, user.role,
+                                                         user.active)
 
 
 @db_session
@@ -52,31 +61,47 @@ def create_user(db, data: UserIn) -> dict:
     return user_dict(user)
 
 
-def _last_admin(db, user) -> bool:
-    return user.role == "admin" and user.active and db.User.select(
-        lambda u: u.role == "admin" and u.active and u.id != user.id).count() == 0
+def _lock_admins(db) -> list[int]:
+    """Lock the active admins' rows and return their ids. Taken before the target row,
+    in id order, by every user change: two transactions that each demote one of the
+    last two admins then run one after the other, and the second sees the first's
+    commit (locking only the target let both pass and left no admin)."""
+    return [u.id for u in db.User.select(lambda u: u.role == "admin" and u.active)
+            .order_by(lambda u: u.id).for_update()]
+
+
+def _last_admin(admins: list[int], user) -> bool:
+    return admins == [user.id]
 
 
 @db_session
 def update_user(db, user_id: int, patch: dict) -> dict:
+    admins = _lock_admins(db)
     user = get_or_404(db.User, user_id, "user", for_update=True)
     data = parse(UserPatch, patch)
-    if (data.role not in (None, "admin") or data.active is False) and _last_admin(db, user):
+    if (data.role not in (None, "admin") or data.active is False) and _last_admin(admins, user):
         raise ValidationFailed.one("role" if data.role else "active",
                                    "this is the last active admin; promote another user first")
+    revoke = False
     if data.password is not None:
         user.password_hash = security.hash_password(data.password)
-    if data.role is not None:
+        revoke = True
+    if data.role is not None and data.role != user.role:
         user.role = data.role
-    if data.active is not None:
+        revoke = True
+    if data.active is not None and data.active != user.active:
         user.active = data.active
+        revoke = True
+    if revoke:  # the user's tokens carry the old facts: refuse them from now on
+        user.token_epoch += 1
     return user_dict(user)
 
 
 @db_session
 def delete_user(db, user_id: int) -> None:
+    admins = _lock_admins(db)
     user = get_or_404(db.User, user_id, "user", for_update=True)
-    if _last_admin(db, user):
+    if _last_admin(admins, user):
         raise Conflict("this is the last active admin; promote another user first")
     user.delete()
 

@@ -1,0 +1,56 @@
+"""Concurrent units of work on PostgreSQL: invariants that span rows hold under races."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import wipe
+from homerack import storage
+from homerack.domain.errors import Conflict, ValidationFailed
+from homerack.domain.schemas import UserIn
+from homerack.storage import users
+from homerack.storage.database import open_database
+
+
+@pytest.fixture
+def pg(config):
+    if config.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    wipe(config.database_url, test_users=False)  # no admin but the test's two
+    db = open_database(config.database_url)
+    yield db
+    db.disconnect()
+
+
+@pytest.mark.parametrize("change", [
+    lambda db, uid: users.update_user(db, uid, {"role": "editor"}),
+    lambda db, uid: users.update_user(db, uid, {"active": False}),
+    lambda db, uid: users.delete_user(db, uid),
+], ids=["demote", "deactivate", "delete"])
+def test_two_concurrent_demotions_leave_one_admin(pg, monkeypatch, change):
+    ids = [users.create_user(pg, UserIn(username=f"admin{i}", password="long enough pw",
+                                        role="admin"))["id"] for i in range(2)]
+    # Both transactions count the admins before either commits (the race that left no
+    # admin when only the target row was locked).
+    count = pg.User.select
+    monkeypatch.setattr(pg.User, "select", lambda *a, **kw: (time.sleep(0.3), count(*a, **kw))[1])
+    start = threading.Barrier(2)
+
+    def attempt(uid):
+        start.wait()
+        try:
+            storage.call(change, pg, uid)
+            return "done"
+        except (ValidationFailed, Conflict):
+            return "refused"
+        finally:
+            pg.disconnect()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, ids))
+    monkeypatch.undo()
+    assert outcomes == ["done", "refused"]
+    admins = users.list_users(pg, 50, 0, role="admin")["items"]
+    assert [u["active"] for u in admins].count(True) == 1
