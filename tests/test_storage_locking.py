@@ -1,27 +1,34 @@
 """Concurrent units of work on PostgreSQL: invariants that span rows hold under races."""
 
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import wipe
+from conftest import _pg_exec, _with_dbname
 from homerack import storage
 from homerack.domain.errors import Conflict, ValidationFailed
 from homerack.domain.schemas import UserIn
 from homerack.storage import users
-from homerack.storage.database import open_database
+from homerack.storage.database import open_database, upgrade
 
 
 @pytest.fixture
-def pg(config):
-    if config.is_sqlite:
-        pytest.skip("SQLite runs one write transaction at a time")
-    wipe(config.database_url, test_users=False)  # no admin but the test's two
-    db = open_database(config.database_url)
-    yield db
-    db.disconnect()
+def pg(postgres_admin_dsn):
+    """A fresh PostgreSQL database of its own (SQLite runs one write transaction at a
+    time, so these races exist on PostgreSQL only): no admin but the test's two."""
+    name = f"homerack_lock_{secrets.token_hex(4)}"
+    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
+    url = _with_dbname(postgres_admin_dsn, name)
+    try:
+        upgrade(url)
+        db = open_database(url)
+        yield db
+        db.disconnect()
+    finally:
+        _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.parametrize("change", [

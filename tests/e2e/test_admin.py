@@ -127,10 +127,10 @@ def test_users_add_change_role_reset_password_deactivate(signed_in, server, arti
     # The API's refusal as it words it: the only active admin cannot demote themself.
     admins = [u for u in api.get("/api/users?role=admin")["items"] if u["active"]]
     if len(admins) == 1:
-        page.get_by_label("Role of admin").select_option("viewer")
+        page.get_by_label("Role of admin", exact=True).select_option("viewer")
         page.get_by_role("dialog").get_by_role("button", name="Change my role").click()
         assert "last active admin" in page.get_by_role("alert").inner_text()
-        assert page.get_by_label("Role of admin").input_value() == "admin"
+        assert page.get_by_label("Role of admin", exact=True).input_value() == "admin"
         assert api.get(f"/api/users/{admins[0]['id']}")["role"] == "admin"
     screenshot(page, artifacts, "users", phone=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from e2e.conftest import PASSWORD, sign_in
 
 
@@ -46,3 +48,35 @@ def test_an_expired_token_sends_the_user_back_to_sign_in_with_a_message(browser_
     assert "sign in again" in page.locator(".toast").first.inner_text()
     sign_in(page, "viewer")
     assert page.url.endswith("#/racks")
+
+
+def test_a_change_of_the_account_elsewhere_ends_its_session_with_the_reason(browser_page, server):
+    page, api = browser_page, server[1]
+    page.expected_errors.append("401")
+    name = f"changed-{secrets.token_hex(3)}"
+    user = api.post("/api/users", {"username": name, "password": PASSWORD, "role": "editor"})
+    sign_in(page, name)
+    api.patch(f"/api/users/{user['id']}", {"role": "viewer"})  # an admin, elsewhere
+    page.get_by_role("link", name="Catalog").click()  # the next request is refused
+    page.get_by_role("heading", name="Sign in to HomeRack").wait_for()
+    message = page.locator(".toast").first.inner_text()
+    assert "role" in message and "sign in again" in message, message
+    sign_in(page, name)
+    assert page.locator(".who").inner_text() == f"{name} (viewer)"
+
+
+def test_demoting_yourself_signs_you_out_and_back_in_with_the_new_role(browser_page, server):
+    page, api = browser_page, server[1]
+    page.expected_errors.append("401")
+    name = f"boss-{secrets.token_hex(3)}"
+    api.post("/api/users", {"username": name, "password": PASSWORD, "role": "admin"})
+    sign_in(page, name)
+    page.goto("/#/users")
+    page.get_by_label(f"Role of {name}").select_option("editor")
+    page.get_by_role("dialog").get_by_role("button", name="Change my role").click()
+    page.get_by_role("heading", name="Sign in to HomeRack").wait_for()
+    assert "You are now editor" in page.locator(".toast").first.inner_text()
+    assert page.evaluate("sessionStorage.getItem('homerack.session')") is None
+    sign_in(page, name)
+    assert page.locator(".who").inner_text() == f"{name} (editor)"
+    assert page.get_by_role("link", name="Users").count() == 0

@@ -127,12 +127,14 @@ export async function request(method, path, opts = {}) {
       await sleep(Math.min(10, Number(resp.headers.get("Retry-After")) || 1) * 1000);
       continue;
     }
-    if (resp.status === 401 && !opts.anonymous && current) {
-      session.signOut("Your session has expired or was revoked: sign in again.");
-    }
     if (!resp.ok) {
       let body = null;
       try { body = await resp.json(); } catch { body = null; }
+      if (resp.status === 401 && !opts.anonymous && current) {
+        // Expired, or revoked by a change of the account (password, role, deactivation).
+        const why = (body?.description || "").replace(/;?\s*sign in again\.?$/i, "");
+        session.signOut(`Your session has ended${why ? ` (${why})` : ""}: sign in again.`);
+      }
       throw new ApiError(resp.status, body, resp.statusText);
     }
     if (opts.raw) return resp;

@@ -72,7 +72,7 @@ async function route() {
 }
 
 session.onChange((reason) => {
-  if (reason) toast(reason, reason.includes("expired") ? "error" : "info");
+  if (reason) toast(reason, reason.includes("sign in again") ? "error" : "info");
   if (!session.user) {
     if (!location.hash.startsWith("#/signin")) afterSignIn = location.hash || "#/racks";
     navigate("#/signin");

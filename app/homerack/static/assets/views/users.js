@@ -7,7 +7,7 @@ import { confirmDialog, formDialog, h, toast } from "../ui.js";
 const ROLES = [["viewer", "Viewer (reads)"], ["editor", "Editor (changes racks and the catalog)"], ["admin", "Admin (users, import)"]];
 const ROLE_NAMES = { viewer: "Viewer", editor: "Editor", admin: "Admin" };
 
-export async function render(root, { navigate }) {
+export async function render(root) {
   const tbody = h("tbody");
   const message = h("p", { class: "users-msg", role: "status", "aria-live": "polite" });
   const count = h("span", { class: "muted" });
@@ -76,16 +76,14 @@ export async function render(root, { navigate }) {
   async function changeRole(u, select) {
     const role = select.value;
     if (u.username === session.user?.username && role !== "admin"
-        && !await confirmDialog(`Make yourself ${ROLE_NAMES[role].toLowerCase()}? You will lose access to this page.`, "Change my role")) {
+        && !await confirmDialog(`Make yourself ${ROLE_NAMES[role].toLowerCase()}? Your session ends: sign in again to continue with the new role.`, "Change my role")) {
       select.value = u.role;
       return;
     }
     const user = await patch(u, { role }, (changed) => `${changed.username} is now ${ROLE_NAMES[changed.role].toLowerCase()}.`);
-    if (user && u.username === session.user?.username && user.role !== "admin") {
-      // No longer an admin: pick up the new role and leave the admin-only page.
-      await session.refresh().catch(() => {});
-      toast(`You are now ${ROLE_NAMES[user.role].toLowerCase()}.`);
-      navigate("#/racks");
+    // A change of your own account revokes your token (the API ends every session of it).
+    if (user && u.username === session.user?.username) {
+      session.signOut(`You are now ${ROLE_NAMES[user.role].toLowerCase()}: sign in again to continue.`);
     }
   }
 
@@ -94,7 +92,8 @@ export async function render(root, { navigate }) {
     const text = me ? "Deactivate your own account? You will be signed out and cannot sign in again until another admin reactivates you."
       : `Deactivate ${u.username}? They can no longer sign in; their role is kept.`;
     if (u.active && !await confirmDialog(text, "Deactivate")) return;
-    await patch(u, { active: !u.active }, (user) => `${user.username} is ${user.active ? "active again" : "deactivated"}.`);
+    const user = await patch(u, { active: !u.active }, (changed) => `${changed.username} is ${changed.active ? "active again" : "deactivated"}.`);
+    if (user && me) session.signOut("Your account is deactivated.");
   }
 
   async function resetPassword(u) {
@@ -104,7 +103,8 @@ export async function render(root, { navigate }) {
         autocomplete: "new-password", help: "At least 10 characters. Tell the user over a safe channel." }],
       submit: (v) => api.patch(`/api/users/${u.id}`, { password: v.password }),
     });
-    if (done) say(`The password of ${u.username} is changed.`);
+    if (done && u.username === session.user?.username) session.signOut("Your password changed: sign in again with the new one.");
+    else if (done) say(`The password of ${u.username} is changed.`);
   }
 
   async function remove(u) {
