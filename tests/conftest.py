@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import sqlite3
 import threading
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import falcon.testing
-import psycopg2
 import pytest
 from PIL import Image
+from scratch_db import pg_exec, scratch_database
 
 from homerack import security
 from homerack.api.app import create_app
@@ -28,11 +27,6 @@ from homerack.storage.database import upgrade
 
 TABLES = ("connection", "device", "device_type", "rack", "brand", "app_user")
 JWT_SECRET = "test-secret-" + "x" * 40
-
-
-def _with_dbname(dsn: str, name: str) -> str:
-    head, sep, query = dsn.partition("?")
-    return head[:head.rindex("/") + 1] + name + sep + query
 
 
 @pytest.fixture(scope="session")
@@ -45,15 +39,6 @@ def postgres_admin_dsn() -> str:
     return dsn
 
 
-def _pg_exec(dsn: str, sql: str) -> None:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database_url(request, tmp_path_factory):
     """A migrated, empty database of each kind, shared by the session."""
@@ -62,15 +47,9 @@ def database_url(request, tmp_path_factory):
         upgrade(url)
         yield url
         return
-    admin = request.getfixturevalue("postgres_admin_dsn")
-    name = f"homerack_test_{secrets.token_hex(4)}"
-    _pg_exec(admin, f"CREATE DATABASE {name}")
-    url = _with_dbname(admin, name)
-    try:
+    with scratch_database(request.getfixturevalue("postgres_admin_dsn")) as url:
         upgrade(url)
         yield url
-    finally:
-        _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # The users the test tokens belong to (ids 1, 2, 3 on a wiped database). Tokens are
@@ -89,7 +68,7 @@ def add_test_users(url: str) -> None:
             conn.execute(_ADD_TEST_USERS.replace("TRUE", "1"))
         conn.close()
     else:
-        _pg_exec(url, _ADD_TEST_USERS)
+        pg_exec(url, _ADD_TEST_USERS)
 
 
 def wipe(url: str, test_users: bool = True) -> None:
@@ -101,7 +80,7 @@ def wipe(url: str, test_users: bool = True) -> None:
             conn.execute("DELETE FROM sqlite_sequence")
         conn.close()
     else:
-        _pg_exec(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        pg_exec(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     if test_users:
         add_test_users(url)
 

@@ -1,13 +1,13 @@
 """The homerack command, and the workers' refusal to run on a stale schema."""
 
 import io
-import secrets
 import sqlite3
 
 import falcon.testing
 import pytest
+from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, _pg_exec, _with_dbname, wipe
+from conftest import JWT_SECRET, wipe
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config
@@ -108,15 +108,10 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
 
 
 def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
-    name = f"homerack_fresh_{secrets.token_hex(4)}"
-    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    try:
-        url = _with_dbname(postgres_admin_dsn, name)
+    with scratch_database(postgres_admin_dsn, "homerack_fresh") as url:
         assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url",
                                 "0003_user_token_epoch"]
         assert upgrade(url) == []
-    finally:
-        _pg_exec(postgres_admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def _startup_error(tmp_path, url) -> str:

@@ -36,7 +36,6 @@ own ``parametrize`` uses (its ``from_fixture`` loader does not run on pytest 9).
 from __future__ import annotations
 
 import os
-import secrets
 from collections import Counter
 
 import psycopg2
@@ -46,8 +45,9 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
+from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, TABLES, _pg_exec, _with_dbname
+from conftest import JWT_SECRET, TABLES
 from homerack import security
 from homerack.api.app import create_app
 from homerack.config import Config
@@ -87,15 +87,10 @@ def _reset(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_db(postgres_admin_dsn):
-    name = f"homerack_fuzz_{secrets.token_hex(4)}"
-    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    url = _with_dbname(postgres_admin_dsn, name)
-    try:
+    with scratch_database(postgres_admin_dsn, "homerack_fuzz") as url:
         upgrade(url)
         _reset(url)
         yield url
-    finally:
-        _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")

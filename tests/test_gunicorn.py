@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from scratch_db import pg_exec, with_dbname
 
 import homerack
-from conftest import _pg_exec, _with_dbname, add_test_users
+from conftest import add_test_users
 from homerack.logs import syslog_priority
 from homerack.storage.database import upgrade
 
@@ -95,8 +96,8 @@ def redis_server(tmp_path_factory):
 def server(postgres_admin_dsn, redis_server, tmp_path_factory):
     """Gunicorn with two workers; yields the socket path and the master process."""
     name = f"homerack_gunicorn_{secrets.token_hex(4)}"
-    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    url = _with_dbname(postgres_admin_dsn, name)
+    pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
+    url = with_dbname(postgres_admin_dsn, name)
     upgrade(url)
     add_test_users(url)  # user 1, the admin of _admin_token()
     tmp = tmp_path_factory.mktemp("gunicorn")
@@ -130,7 +131,7 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
         proc.terminate()
         proc.wait(20)
     log.close()
-    _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def metric(text: str, name: str, **labels) -> float:
@@ -209,14 +210,14 @@ def test_redis_down_degrades_and_recovers(server, redis_server):
 
 def test_database_down_is_503_and_recovers(server):
     sock, dsn, db = server["sock"], server["dsn"], server["db"]
-    _pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
-    _pg_exec(dsn, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'")
+    pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
+    pg_exec(dsn, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'")
     try:
         results = [request(sock, "GET", "/api/health/ready") for _ in range(4)]
         assert {r[0] for r in results} == {503}
         assert all(r[2]["checks"]["database"].startswith("unavailable") for r in results)
     finally:
-        _pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
+        pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
     codes = [request(sock, "GET", "/api/health/ready")[0] for _ in range(4)]
     assert codes == [200] * 4
 
@@ -284,8 +285,8 @@ def test_under_journald_every_line_has_its_syslog_priority(postgres_admin_dsn, t
     systemd does): every line is <N>{json} with N the level's priority, and an uncaught
     exception is one line with its traceback inside."""
     name = f"homerack_journal_{secrets.token_hex(4)}"
-    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    url = _with_dbname(postgres_admin_dsn, name)
+    pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
+    url = with_dbname(postgres_admin_dsn, name)
     upgrade(url)
     (tmp_path / "boomapp.py").write_text(BOOM_APP)
     sock = str(tmp_path / "api.sock")
@@ -320,7 +321,7 @@ def test_under_journald_every_line_has_its_syslog_priority(postgres_admin_dsn, t
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
-            _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     records = []
     for line in log_path.read_text().splitlines():

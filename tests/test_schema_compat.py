@@ -7,15 +7,15 @@ declared kind), then this release's code looks at the result.
 
 import json
 import logging
-import secrets
 import shutil
 import sqlite3
 
 import falcon.testing
 import psycopg2
 import pytest
+from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, _pg_exec, _with_dbname, add_test_users
+from conftest import JWT_SECRET, add_test_users
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config
@@ -92,13 +92,8 @@ def fresh_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
         return
-    admin = request.getfixturevalue("postgres_admin_dsn")
-    name = f"homerack_compat_{secrets.token_hex(4)}"
-    _pg_exec(admin, f"CREATE DATABASE {name}")
-    try:
-        yield _with_dbname(admin, name)
-    finally:
-        _pg_exec(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database(request.getfixturevalue("postgres_admin_dsn"), "homerack_compat") as url:
+        yield url
 
 
 def sql(url: str, statement: str) -> list:

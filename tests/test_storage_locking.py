@@ -1,13 +1,12 @@
 """Concurrent units of work on PostgreSQL: invariants that span rows hold under races."""
 
-import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from scratch_db import scratch_database
 
-from conftest import _pg_exec, _with_dbname
 from homerack import storage
 from homerack.domain.errors import Conflict, ValidationFailed
 from homerack.domain.schemas import UserIn
@@ -19,16 +18,11 @@ from homerack.storage.database import open_database, upgrade
 def pg(postgres_admin_dsn):
     """A fresh PostgreSQL database of its own (SQLite runs one write transaction at a
     time, so these races exist on PostgreSQL only): no admin but the test's two."""
-    name = f"homerack_lock_{secrets.token_hex(4)}"
-    _pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    url = _with_dbname(postgres_admin_dsn, name)
-    try:
+    with scratch_database(postgres_admin_dsn, "homerack_lock") as url:
         upgrade(url)
         db = open_database(url)
         yield db
         db.disconnect()
-    finally:
-        _pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.parametrize("change", [

@@ -12,6 +12,7 @@ under CI (``CI`` set) they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -21,8 +22,9 @@ import time
 from pathlib import Path
 
 import pytest
+from scratch_db import scratch_database
 
-from e2e.helpers import ApiClient, RateCheck, pg_exec, with_dbname
+from e2e.helpers import ApiClient, RateCheck
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HOMERACK_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -66,15 +68,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(postgres_admin_dsn, tmp_path_factory):
+def e2e_database(postgres_admin_dsn):
+    with scratch_database(postgres_admin_dsn, "homerack_e2e") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server(e2e_database, tmp_path_factory):
     """The app on a fresh PostgreSQL database with the catalog, the demo homelab and three
     users (admin, editor, viewer; password PASSWORD). Yields (base URL, ApiClient as admin)."""
-    name = f"homerack_e2e_{secrets.token_hex(4)}"
-    pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
     tmp = tmp_path_factory.mktemp("e2e")
     port = _free_port()
     env = {**os.environ,
-           "HOMERACK_DATABASE_URL": with_dbname(postgres_admin_dsn, name),
+           "HOMERACK_DATABASE_URL": e2e_database,
            # Its own Redis database: the API tests flush theirs.
            "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_E2E_REDIS", "redis://127.0.0.1:6379/14"),
            "HOMERACK_JWT_SECRET": secrets.token_urlsafe(48),
@@ -111,7 +117,6 @@ def server(postgres_admin_dsn, tmp_path_factory):
         if proc:
             proc.terminate()
             proc.wait(10)
-        pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
@@ -120,15 +125,14 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-def browser_page(playwright_browser, server, request):
-    """A fresh browser context (desktop size) on the app, checked after the test: no
-    console errors, no 429, no burst above the API limit."""
-    base, _ = server
-    context = playwright_browser.new_context(base_url=base, viewport=DESKTOP,
-                                             accept_downloads=True)
+@contextlib.contextmanager
+def checked_page(browser, base_url: str, timeout_ms: int):
+    """A fresh browser context (desktop size) on ``base_url``, checked when it closes: no
+    console errors (but those in ``page.expected_errors``), no 429, no burst above the
+    API limit."""
+    context = browser.new_context(base_url=base_url, viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(timeout_ms)
     check = RateCheck(API_RATE, API_BURST)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -141,6 +145,13 @@ def browser_page(playwright_browser, server, request):
     unexpected = [e for e in errors if not any(s in e for s in page.expected_errors)]
     assert not unexpected, f"browser console errors: {unexpected}"
     check.assert_within_limit()
+
+
+@pytest.fixture
+def browser_page(playwright_browser, server):
+    """A checked page on the app (see checked_page)."""
+    with checked_page(playwright_browser, server[0], 10_000) as page:
+        yield page
 
 
 @pytest.fixture

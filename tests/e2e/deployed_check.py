@@ -14,8 +14,7 @@ import os
 
 import pytest
 
-from e2e.conftest import DESKTOP, sign_in
-from e2e.helpers import RateCheck
+from e2e.conftest import checked_page, sign_in
 
 URL = os.environ.get("HOMERACK_E2E_URL", "")
 
@@ -24,19 +23,8 @@ URL = os.environ.get("HOMERACK_E2E_URL", "")
 def deployed_page(playwright_browser):
     if not URL:
         pytest.fail("HOMERACK_E2E_URL is not set: this check runs against a deployed host")
-    context = playwright_browser.new_context(base_url=URL, viewport=DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    check = RateCheck(20, 40)
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("request", lambda req: check.request(req.url))
-    page.on("response", lambda resp: check.response(resp.url, resp.status))
-    yield page
-    context.close()
-    assert not errors, f"browser console errors: {errors}"
-    check.assert_within_limit()
+    with checked_page(playwright_browser, URL, 15_000) as page:
+        yield page
 
 
 def test_the_deployed_ui_signs_in_and_shows_the_rack(deployed_page):

@@ -8,22 +8,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import psycopg2
-
-
-def with_dbname(dsn: str, name: str) -> str:
-    head, sep, query = dsn.partition("?")
-    return head[:head.rindex("/") + 1] + name + sep + query
-
-
-def pg_exec(dsn: str, sql: str) -> None:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(sql)
-    finally:
-        conn.close()
-
 
 class ApiClient:
     """Arranges and checks data through the API, outside the browser. Paced to 10 r/s so

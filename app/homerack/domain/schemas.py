@@ -313,6 +313,11 @@ class RackSummary(Rack):
     utilization: Utilization
 
 
+# The brand's logo as the API serves it, on brands and on the devices of their types.
+BrandLogo = Annotated[str | None, Field(description=(
+    "the brand's logo, /uploads/logos/<sha256>.<ext>; null when the brand has none"))]
+
+
 class RackDevice(Out):
     """A device placed in a rack, with its type's dimensions and its brand's logo."""
 
@@ -326,8 +331,7 @@ class RackDevice(Out):
     device_type_id: int
     brand_id: int
     brand: str
-    logo_url: Annotated[str | None, Field(description=(
-        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
+    logo_url: BrandLogo
     model: str
     category: Category
     u_height: int
@@ -352,8 +356,7 @@ class Device(DeviceFields):
     device_type_id: int
     brand_id: int
     brand: str
-    logo_url: Annotated[str | None, Field(description=(
-        "the brand's logo (as GET /api/brands gives it), null when it has none"))]
+    logo_url: BrandLogo
     model: str
     category: Category
     u_height: int
@@ -378,8 +381,7 @@ class Brand(Out):
     id: int
     name: str
     website: str
-    logo_url: Annotated[str | None, Field(description=(
-        "/uploads/logos/<sha256>.<ext>, null when the brand has no logo"))]
+    logo_url: BrandLogo
 
 
 class DeviceType(Out):
