@@ -171,13 +171,21 @@ def test_a_dead_worker_leaves_the_workers_gauge(server):
     """The workers gauge counts live workers: a killed worker's 1 goes, its replacement's
     comes (the service-down alert and the dashboard read it)."""
     sock = server["sock"]
-    pid = request(sock, "GET", "/api/health/detailed")[2]["pid"]
+    before: set[int] = set()
+    for _ in range(200):  # both workers' pids, so that a new one means the replacement
+        before.add(request(sock, "GET", "/api/health/detailed")[2]["pid"])
+        if len(before) == 2:
+            break
+    assert len(before) == 2, before
+    pid = next(iter(before))
     os.kill(pid, signal.SIGKILL)
+    # Wait for the replacement to answer: until the master has reaped the dead worker
+    # (and dropped its gauge file), the gauge can still read 2 with the dead one counted.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pids = {request(sock, "GET", "/api/health/detailed")[2]["pid"] for _ in range(8)}
-        if pid not in pids and metric(request(sock, "GET", "/metrics")[2],
-                                      "homerack_workers") == 2:
+        if pids - before and metric(request(sock, "GET", "/metrics")[2],
+                                    "homerack_workers") == 2:
             break
         time.sleep(0.2)
     assert metric(request(sock, "GET", "/metrics")[2], "homerack_workers") == 2
