@@ -219,6 +219,11 @@ def main() -> int:
         "requests_per_second": round(stats.requests / duration, 1),
         "failures": len(stats.failures),
         "failure_samples": stats.failures[:20],
+        # Failure times, seconds after "started" (this machine's CLOCK_MONOTONIC): a caller
+        # that stamps its own events with time.monotonic() can place them on the same axis.
+        "started": round(t0, 3),
+        "first_failure_at": min((f["at"] for f in stats.failures), default=None),
+        "last_failure_at": max((f["at"] for f in stats.failures), default=None),
         "by_status": stats.by_status,
         "slowest": stats.slowest,
         "versions": stats.versions,
