@@ -17,11 +17,29 @@ MAX_LIMIT = 500
 _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 
 
-async def json_body(req):
-    """The decoded JSON body (Falcon answers 400 on malformed JSON)."""
+def _require_json(req) -> None:
     if not req.content_type or not req.content_type.startswith("application/json"):
         raise falcon.HTTPUnsupportedMediaType(description="send the body as application/json")
+
+
+async def json_body(req):
+    """The decoded JSON body (Falcon answers 400 on malformed JSON)."""
+    _require_json(req)
     return await req.get_media()
+
+
+async def bounded_body(req, limit: int, setting: str) -> bytes:
+    """The raw JSON body, refused with 413 above ``limit`` bytes (named by ``setting``)
+    before any of it is read, or as soon as a body without Content-Length passes it."""
+    _require_json(req)
+    if req.content_length is not None and req.content_length > limit:
+        raise falcon.HTTPContentTooLarge(description=(
+            f"the document is {req.content_length} bytes; the limit is {limit} ({setting})"))
+    data = await req.stream.read(limit + 1)
+    if len(data) > limit:
+        raise falcon.HTTPContentTooLarge(description=(
+            f"the document is larger than the limit of {limit} bytes ({setting})"))
+    return data
 
 
 def paging(req) -> tuple[int, int]:
