@@ -5,9 +5,9 @@
 
 The curated catalog (every brand and device type), ``--racks`` 42U racks each filled
 with ``--per-rack`` 1U devices (names, serial numbers, admin URLs and notes filled in as
-a careful homelab owner would) and ``--cables`` cables between them (``--notes N`` pads each device's
-notes to N characters, for a larger document), as the ``homerack-inventory`` document
-of ``POST /api/import``. Deterministic: the same
+a careful homelab owner would) and ``--cables`` cables between them, as the
+``homerack-inventory`` document of ``POST /api/import``; ``--notes N`` pads each
+device's notes to N characters, for a larger document. Deterministic: the same
 arguments give the same bytes. Standard library only, so it runs on any controller.
 """
 
