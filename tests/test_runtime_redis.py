@@ -377,15 +377,17 @@ async def test_only_pages_on_the_grid_with_items_are_cached(config, redis_db, la
 
 
 async def test_rate_limit_state_prunes_itself_without_a_ttl(redis_db):
+    """One sorted set per limit, without a TTL (never evicted under volatile-*), that
+    drops each client once its bucket is full again."""
     limiter = RateLimiter(RedisLink(connect(REDIS_URL)))
-    rate = parse_rate("t", "100/s burst 2")  # a full bucket again after 20 ms
+    slow, fast = parse_rate("t", "1/h burst 2"), parse_rate("t", "100/s burst 2")
     try:
-        for client in range(50):
-            assert await limiter.hit("api", f"addr:{client}", rate) == 0
-        assert redis_db.zcard("homerack:rl:api") == 50
-        assert redis_db.ttl("homerack:rl:api") == -1  # not evictable under volatile-*
+        assert await limiter.hit("api", "addr:slow", slow) == 0
+        for client in range(50):  # each full again 10 ms after its hit
+            assert await limiter.hit("api", f"addr:{client}", fast) == 0
+        assert redis_db.ttl("homerack:rl:api") == -1
         await asyncio.sleep(0.05)
-        assert await limiter.hit("api", "addr:new", rate) == 0
-        assert redis_db.zrange("homerack:rl:api", 0, -1) == [b"addr:new"]
+        assert await limiter.hit("api", "addr:new", fast) == 0
+        assert redis_db.zrange("homerack:rl:api", 0, -1) == [b"addr:new", b"addr:slow"]
     finally:
         await limiter.redis.close()
