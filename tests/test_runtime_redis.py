@@ -15,7 +15,7 @@ from conftest import Api, png
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
 from homerack.api.runtime import COMPUTE_QUEUE
-from homerack.cache import Cache, connect
+from homerack.cache import Cache, RateLimiter, connect
 from homerack.cache import Redis as RedisLink
 from homerack.config import parse_rate
 
@@ -141,7 +141,7 @@ async def test_cache_is_bypassed_when_a_write_happens_outside(config, redis_db, 
     async with app_with(config, redis_url=REDIS_URL) as c:
         api = Api(c)
         assert (await api.get(path)).json["notes"] == ""        # stale, from the cache
-        redis_db.incr("homerack:gen:racks")
+        redis_db.set("homerack:gen:racks", "moved-on")
         assert (await api.get(path)).json["notes"] == "changed"  # generation moved on
 
 
@@ -336,3 +336,58 @@ async def test_optimizer_queue_is_bounded(config, lab, held_optimizer):
         assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
         release.set()
         assert [r.status_code for r in await asyncio.gather(*queued)] == [200] * COMPUTE_QUEUE
+
+
+async def test_a_lost_generation_never_brings_back_stale_values(redis_db):
+    """A generation that vanishes (evicted, flushed) and is recreated must not match a
+    value stored under an earlier one: a counter restarts at 1, and served it."""
+    cache = Cache(RedisLink(connect(REDIS_URL)), 60)
+
+    def loader(value):
+        async def load():
+            return value
+        return load
+
+    try:
+        await cache.invalidate("ns")  # the write of v1...
+        assert await cache.get_or_load("ns", "k", loader("v1")) == "v1"  # ...read, cached
+        assert redis_db.delete("homerack:gen:ns") == 1  # lost
+        await cache.invalidate("ns")  # the write of v2
+        assert await cache.get_or_load("ns", "k", loader("v2")) == "v2"
+        redis_db.delete("homerack:gen:ns")  # lost again: the next read starts afresh
+        assert await cache.get_or_load("ns", "k", loader("v3")) == "v3"
+        assert await cache.get_or_load("ns", "k", loader("v4")) == "v3"  # and caches
+    finally:
+        await cache.redis.close()
+
+
+async def test_only_pages_on_the_grid_with_items_are_cached(config, redis_db, lab):
+    """Walking limit/offset combinations mints no cache keys: only the listed page sizes
+    at offsets on their grid, and only pages that hold items, are stored."""
+    async with app_with(config, redis_url=REDIS_URL) as c:
+        api = Api(c)
+        for limit, offset in ((7, 0), (50, 1), (50, 49), (499, 0), (50, 50), (200, 400)):
+            page = await api.get("/api/devices", params={"limit": limit, "offset": offset})
+            assert page.status_code == 200 and page.json["total"] == 2
+        missing = await api.get("/api/devices", params={"rack_id": 999_999})
+        assert missing.json["items"] == []
+        assert not list(redis_db.scan_iter("homerack:c:*"))
+        await api.get("/api/devices", params={"limit": 200, "offset": 0})
+        assert len(list(redis_db.scan_iter("homerack:c:racks:*"))) == 1
+
+
+async def test_rate_limit_state_prunes_itself_without_a_ttl(redis_db):
+    """One sorted set per limit, without a TTL (never evicted under volatile-*), that
+    drops each client once its bucket is full again."""
+    limiter = RateLimiter(RedisLink(connect(REDIS_URL)))
+    slow, fast = parse_rate("t", "1/h burst 2"), parse_rate("t", "100/s burst 2")
+    try:
+        assert await limiter.hit("api", "addr:slow", slow) == 0
+        for client in range(50):  # each full again 10 ms after its hit
+            assert await limiter.hit("api", f"addr:{client}", fast) == 0
+        assert redis_db.ttl("homerack:rl:api") == -1
+        await asyncio.sleep(0.05)
+        assert await limiter.hit("api", "addr:new", fast) == 0
+        assert redis_db.zrange("homerack:rl:api", 0, -1) == [b"addr:new", b"addr:slow"]
+    finally:
+        await limiter.redis.close()

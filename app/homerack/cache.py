@@ -5,6 +5,13 @@ Redis call has short timeouts and at most one retry (redis-py's defaults made on
 to a hung Redis take ~58 s), errors are counted and swallowed, and after a few
 consecutive errors a small circuit breaker skips Redis for a while so requests do not
 each pay the timeout.
+
+Memory: Redis runs with ``maxmemory`` and a ``volatile-*`` eviction policy (roles/redis),
+which evicts only keys with a TTL. Cached values and loader locks have one and may be
+evicted at any time; what must survive a flood of cached reads has none: the cache
+generations and the rate limiter's state (one sorted set per limit that prunes itself
+instead of expiring). Both are small and bounded (a few namespaces; the clients seen
+within one burst window), so the cache can fill memory without pushing them out.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -92,10 +100,14 @@ class Redis:
 class Cache:
     """Cache-aside for hot reads, invalidated by per-namespace generation counters.
 
-    A value is stored with the generation read *before* it was loaded; a write bumps
+    A value is stored with the generation read *before* it was loaded; a write replaces
     the generation after its commit. A reader that loaded old data concurrently with a
     write therefore stores it under the old generation, and every later read, which
     sees the new generation, misses: a read after a write always sees the write.
+    Generations are random tokens, never counters: a counter that vanished (a flush, an
+    eviction under a wrong policy, a restart) would start again at values that old
+    entries still carry, and serve them after a write. A missing generation is set anew,
+    to a token no stored value has.
     One MGET (generation + value) per hit; a short lock keeps a burst of misses on one
     key from all hitting the database (stampede guard); TTLs get ±10 % jitter.
     """
@@ -113,8 +125,9 @@ class Cache:
     def enabled(self) -> bool:
         return self.ttl > 0 and self.redis.client is not None
 
-    async def get_or_load(self, namespace: str, key: str,
-                          load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get_or_load(self, namespace: str, key: str, load: Callable[[], Awaitable[Any]],
+                          keep: Callable[[Any], bool] | None = None) -> Any:
+        """The cached value, else ``load()``'s, stored unless ``keep`` refuses it."""
         if self._pending and self.redis.available:
             await self._bump_pending()
         if not self.enabled or namespace in self._pending:
@@ -124,7 +137,12 @@ class Cache:
         if got is None:
             CACHE.labels(namespace, "error").inc()
             return await load()
-        gen = got[0] or b"0"
+        gen = got[0]
+        if gen is None:  # first use, or lost: a fresh token orphans every stored value
+            gen = await self.redis.call("cache_gen", lambda r: _new_generation(r, gen_key))
+            if gen is None:
+                CACHE.labels(namespace, "error").inc()
+                return await load()
         hit = self._unpack(got[1], gen)
         if hit is not None:
             CACHE.labels(namespace, "hit").inc()
@@ -142,11 +160,13 @@ class Cache:
                     return hit[0]
         value = await load()
         ttl_ms = int(self.ttl * 1000 * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
-        payload = gen + b"|" + orjson.dumps(value)
+        stored = keep is None or keep(value)
+        payload = gen + b"|" + orjson.dumps(value) if stored else b""
 
         async def store(r: aioredis.Redis) -> None:
             async with r.pipeline(transaction=False) as pipe:
-                pipe.set(value_key, payload, px=ttl_ms)
+                if stored:  # always with a TTL: evictable under the volatile-* policy
+                    pipe.set(value_key, payload, px=ttl_ms)
                 pipe.delete(lock_key)
                 await pipe.execute()
 
@@ -175,8 +195,8 @@ class Cache:
 
         async def bump(r: aioredis.Redis) -> None:
             async with r.pipeline(transaction=False) as pipe:
-                for ns in names:
-                    pipe.incr(f"{PREFIX}gen:{ns}")
+                for ns in names:  # no TTL: never evicted under a volatile-* policy
+                    pipe.set(f"{PREFIX}gen:{ns}", _token())
                 await pipe.execute()
 
         try:
@@ -205,19 +225,32 @@ class Cache:
                 "scope": "hits and misses of this worker process"}
 
 
-# GCRA in one round trip: the key holds the theoretical arrival time (TAT) in ms.
-# Redis's own clock keeps workers and hosts consistent.
+def _token() -> bytes:
+    return secrets.token_hex(8).encode()
+
+
+async def _new_generation(r: aioredis.Redis, gen_key: str) -> bytes | None:
+    await r.set(gen_key, _token(), nx=True)  # NX: a concurrent reader's or writer's wins
+    return await r.get(gen_key)
+
+
+# GCRA in one round trip. KEYS[1] is a sorted set per limit: member = client, score = its
+# theoretical arrival time (TAT) in ms. A client whose TAT has passed has its whole burst
+# back, exactly as if it had no entry, so each call first drops those: the set holds only
+# the clients seen within one burst window and needs no TTL, which keeps it out of reach
+# of a volatile-* eviction. Redis's own clock keeps workers and hosts consistent.
 _GCRA = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local interval = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local tat = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[3]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
 local allow_at = new_tat - window
 if now < allow_at then return allow_at - now end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+redis.call('ZADD', KEYS[1], new_tat, ARGV[3])
 return 0
 """
 
@@ -256,17 +289,17 @@ class RateLimiter:
         self._script = redis.client.register_script(_GCRA) if redis.client else None
 
     async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
-        full = f"{PREFIX}rl:{name}:{key}"
+        bucket = f"{PREFIX}rl:{name}"
         wait_ms = None
         if self._script is not None:
             wait_ms = await self.redis.call(
                 "ratelimit", lambda r: self._script(
-                    keys=[full], args=[rate.interval * 1000, rate.interval * 1000 * rate.burst],
-                    client=r))
+                    keys=[bucket], client=r,
+                    args=[rate.interval * 1000, rate.interval * 1000 * rate.burst, key]))
         if wait_ms is not None:
             wait = float(wait_ms) / 1000
         elif strict:
-            wait = self.local.hit(full, rate)
+            wait = self.local.hit(f"{bucket}:{key}", rate)
         else:
             wait = 0.0
         if wait > 0:

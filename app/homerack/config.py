@@ -75,6 +75,8 @@ class Config:
     token_check_seconds: int = 5
     db_pool_size: int = 4
     max_logo_bytes: int = 1024 * 1024
+    # POST /api/import; 60 racks of 42 devices, 3,000 cables and the catalog export as 1.2 MB.
+    max_import_bytes: int = 16 * 1024 * 1024
     cache_ttl_seconds: int = 60          # 0 turns the Redis cache off
     rate_limit: Rate | None = None       # per client (token subject, else address)
     login_rate_limit: Rate | None = None  # per client address and per username
@@ -190,6 +192,8 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         token_check_seconds=_int(env, "HOMERACK_TOKEN_CHECK_SECONDS", 5, 0, 300),
         db_pool_size=_int(env, "HOMERACK_DB_POOL_SIZE", 4, 1, 64),
         max_logo_bytes=_int(env, "HOMERACK_MAX_LOGO_BYTES", 1024 * 1024, 1024, 20 * 1024 * 1024),
+        max_import_bytes=_int(env, "HOMERACK_MAX_IMPORT_BYTES", 16 * 1024 * 1024, 64 * 1024,
+                              256 * 1024 * 1024),
         cache_ttl_seconds=_int(env, "HOMERACK_CACHE_TTL_SECONDS", 60, 0, 86400),
         rate_limit=parse_rate("HOMERACK_RATE_LIMIT", env.get("HOMERACK_RATE_LIMIT") or
                               "50/s burst 100"),

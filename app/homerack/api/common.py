@@ -14,14 +14,37 @@ from falcon.routing.converters import IntConverter
 from ..domain.schemas import MAX_ID, UNSAFE_CHARS, parse
 
 MAX_LIMIT = 500
+# The only pages a list caches: these sizes (the API's default 50, the UI's 200), at an
+# offset on their grid, and with at least one item. Any other limit/offset combination,
+# or an empty page, is read from the database, so a client walking every combination
+# mints no cache keys: what can be cached is bounded by the data, not by the requests.
+CACHED_PAGE_SIZES = frozenset({10, 20, 25, 50, 100, 200, 500})
 _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
+
+
+def _require_json(req) -> None:
+    if not req.content_type or not req.content_type.startswith("application/json"):
+        raise falcon.HTTPUnsupportedMediaType(description="send the body as application/json")
 
 
 async def json_body(req):
     """The decoded JSON body (Falcon answers 400 on malformed JSON)."""
-    if not req.content_type or not req.content_type.startswith("application/json"):
-        raise falcon.HTTPUnsupportedMediaType(description="send the body as application/json")
+    _require_json(req)
     return await req.get_media()
+
+
+async def bounded_body(req, limit: int, setting: str) -> bytes:
+    """The raw JSON body, refused with 413 above ``limit`` bytes (named by ``setting``)
+    before any of it is read, or as soon as a body without Content-Length passes it."""
+    _require_json(req)
+    if req.content_length is not None and req.content_length > limit:
+        raise falcon.HTTPContentTooLarge(description=(
+            f"the document is {req.content_length} bytes; the limit is {limit} ({setting})"))
+    data = await req.stream.read(limit + 1)
+    if len(data) > limit:
+        raise falcon.HTTPContentTooLarge(description=(
+            f"the document is larger than the limit of {limit} bytes ({setting})"))
+    return data
 
 
 def paging(req) -> tuple[int, int]:
@@ -116,16 +139,16 @@ class CrudResource:
         self.read_role = crud.read_role
         self.write_role = crud.write_role
 
-    async def _read(self, key: tuple, fn, *args, **kwargs):
-        # Free-text searches are not cached: any client could mint endless keys and push
-        # the rate-limit state out of Redis (allkeys-lru).
+    async def _read(self, key: tuple, fn, *args, keep=None, **kwargs):
+        # Free-text searches are not cached: any client could mint endless keys and crowd
+        # out the useful entries.
         free_text = any(f.kind is str and not f.choices and kwargs.get(f.name)
                         for f in self.crud.filters)
         if self.crud.cache is None or free_text:
             return await self.rt.run(fn, *args, **kwargs)
         return await self.rt.cache.get_or_load(
             self.crud.cache, cache_key(self.crud.kind, *key),
-            lambda: self.rt.run(fn, *args, **kwargs))
+            lambda: self.rt.run(fn, *args, **kwargs), keep)
 
     async def _write(self, fn, *args):
         result = await self.rt.run(fn, *args)
@@ -135,8 +158,11 @@ class CrudResource:
     async def on_get(self, req, resp) -> None:
         limit, offset = paging(req)
         filters = {f.name: f.read(req) for f in self.crud.filters}
+        if limit not in CACHED_PAGE_SIZES or offset % limit:
+            resp.media = await self.rt.run(self.crud.list, limit, offset, **filters)
+            return
         resp.media = await self._read(("list", limit, offset, filters), self.crud.list,
-                                      limit, offset, **filters)
+                                      limit, offset, keep=_has_items, **filters)
 
     async def on_post(self, req, resp) -> None:
         data = parse(self.crud.model, await json_body(req))
@@ -178,6 +204,10 @@ class CrudResource:
             "on_delete_item": {"summary": f"Delete a {c.kind}", "tags": [c.plural],
                                "responses": {"204": "deleted"}},
         }
+
+
+def _has_items(page: dict) -> bool:
+    return bool(page["items"])
 
 
 def crud_routes(rt, base: str, crud: Crud) -> list[tuple]:

@@ -18,6 +18,8 @@ async def handle_domain_error(req, resp, ex: DomainError, params) -> None:
     body = {"title": title, "description": str(ex)}
     if isinstance(ex, ValidationFailed):
         body["errors"] = [{"field": p.field, "reason": p.reason} for p in ex.problems]
+        body["error_count"] = ex.total
+        body["error_count_exact"] = ex.exact
     resp.status = status
     resp.media = body
 

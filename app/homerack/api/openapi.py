@@ -15,6 +15,7 @@ import re
 from copy import deepcopy
 
 from .. import __version__
+from ..domain.errors import MAX_LISTED
 from ..domain.schemas import MAX_ID
 from .common import MAX_LIMIT
 
@@ -43,8 +44,15 @@ class _Builder:
         self.schemas: dict = {
             "Error": {"type": "object", "required": ["title"], "properties": {
                 "title": {"type": "string"}, "description": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "reason": {"type": "string"}}}}}},
+                "errors": {"type": "array", "maxItems": MAX_LISTED, "description": (
+                    f"422: the problems, the first {MAX_LISTED} when there are more"),
+                    "items": {"type": "object", "properties": {
+                        "field": {"type": "string"}, "reason": {"type": "string"}}}},
+                "error_count": {"type": "integer", "minimum": 1,
+                                "description": "422: how many problems were found"},
+                "error_count_exact": {"type": "boolean", "description": (
+                    "422: false when checking stopped early (a document with very many "
+                    "problems): there are at least error_count")}}},
             "Page": {"type": "object", "required": ["items", "total", "limit", "offset"],
                      "properties": {
                          "items": {"type": "array", "items": {"type": "object"}},

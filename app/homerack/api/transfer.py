@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import Imported, InventoryDoc, parse
+import io
+
+import falcon
+
+from ..domain.schemas import Imported, InventoryDoc, parse_inventory
 from ..storage import transfer
-from .common import CATALOG_WRITE, json_body
+from .common import CATALOG_WRITE, bounded_body
 
 
 class ExportResource:
@@ -26,16 +30,27 @@ class ImportResource:
     openapi = {"on_post": {"summary": "Replace the whole inventory with an exported document",
                            "tags": ["transfer"], "body": InventoryDoc, "response": Imported,
                            "responses": {"200": "counts of imported records",
-                                         "422": "the document has errors; nothing changed"}}}
+                                         "413": "larger than HOMERACK_MAX_IMPORT_BYTES",
+                                         "422": "the document has errors (the first 100 "
+                                                "listed, error_count counts them); nothing "
+                                                "changed"}}}
 
     def __init__(self, rt):
         self.rt = rt
 
     async def on_post(self, req, resp) -> None:
-        doc = parse(InventoryDoc, await json_body(req))
+        data = await bounded_body(req, self.rt.config.max_import_bytes,
+                                  "HOMERACK_MAX_IMPORT_BYTES")
+        # Decoding and validating a document of megabytes takes a while: off the loop.
+        doc = await self.rt.offload(_parse, req.options.media_handlers[falcon.MEDIA_JSON], data)
         imported = await self.rt.run(transfer.import_inventory, doc)
         await self.rt.cache.invalidate(*CATALOG_WRITE)
         resp.media = {"imported": imported}
+
+
+def _parse(handler, data: bytes) -> InventoryDoc:
+    # The app's JSON handler: the same checks (duplicate keys, NaN, depth) as other bodies.
+    return parse_inventory(handler.deserialize(io.BytesIO(data), falcon.MEDIA_JSON, len(data)))
 
 
 def routes(rt) -> list[tuple]:

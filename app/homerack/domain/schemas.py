@@ -16,12 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
 from .bom import BomExcluded, BomLine, BomTotal
-from .errors import Problem, ValidationFailed
+from .errors import MAX_LISTED, Problem, Problems, ValidationFailed
 
 CATEGORIES = (
     "router", "firewall", "switch", "patch_panel", "server", "storage", "ups", "pdu",
@@ -593,8 +594,49 @@ def parse(model: type[BaseModel], data: Any) -> Any:
         raise ValidationFailed([_problem(e) for e in exc.errors()]) from None
 
 
-def _problem(error: Any) -> Problem:
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+# The lists of an inventory document, validated a chunk of items at a time.
+_DOC_LISTS = {name: TypeAdapter(InventoryDoc.model_fields[name].annotation)
+              for name in ("brands", "device_types", "racks", "devices", "connections")}
+_CHUNK = 100
+
+
+def parse_inventory(data: Any) -> InventoryDoc:
+    """``parse(InventoryDoc, data)`` with bounded work: the lists are validated a chunk
+    at a time and checking stops once ``Problems.full`` (a document of a million empty
+    objects would otherwise build millions of errors before the first is reported)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed.one("", "the request body must be a JSON object")
+    lists = {k: v for k, v in data.items() if k in _DOC_LISTS and isinstance(v, list)}
+    problems = Problems()
+    doc = None
+    try:  # everything but the lists (a list field that is not a list is reported here)
+        doc = InventoryDoc.model_validate({k: v for k, v in data.items() if k not in lists})
+    except ValidationError as exc:
+        problems.extend(_problem(e) for e in exc.errors())
+    parsed: dict[str, list] = {}
+    for name, items in lists.items():
+        out = parsed[name] = []
+        for start in range(0, len(items), _CHUNK):
+            if problems.full:
+                problems.stopped = True
+                raise problems.failure()
+            try:
+                out += _DOC_LISTS[name].validate_python(items[start:start + _CHUNK])
+            except ValidationError as exc:
+                if len(problems.listed) < MAX_LISTED:
+                    problems.extend(_problem(e, (name, start)) for e in exc.errors())
+                else:  # only counted: no Python objects for what is not listed
+                    problems.total += exc.error_count()
+    if problems or doc is None:
+        raise problems.failure()
+    return doc.model_copy(update=parsed)
+
+
+def _problem(error: Any, at: tuple[str, int] | None = None) -> Problem:
+    loc = error["loc"]
+    if at is not None:  # an error in a chunk of a list: its index in the whole list
+        loc = (at[0], at[1] + loc[0], *loc[1:])
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
     field = field.removeprefix(".")
     if error["type"] == "extra_forbidden":
         return Problem(field, "unknown field")

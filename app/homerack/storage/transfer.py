@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pony.orm import db_session
 
 from .. import __version__
-from ..domain.errors import Problem, ValidationFailed
+from ..domain.errors import Problem, Problems
 from ..domain.rules import layout_problems
 from ..domain.schemas import INVENTORY_VERSION, InventoryDoc
 from .common import placed, rack_devices, rack_info
@@ -52,7 +52,7 @@ def export_inventory(db) -> dict:
 class _Index:
     """Case-insensitive name lookup that reports duplicates and dangling references."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: Problems):
         self.items: dict = {}
         self.problems = problems
 
@@ -78,13 +78,13 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
     ``replace`` wipes the inventory first (a restore or a move between databases);
     otherwise the document adds to what is stored and may refer to stored brands,
     device types, racks and devices by name. Every problem found is collected and
-    reported together; any problem raises, and leaving the db_session by an
-    exception rolls the whole import back.
+    reported together (the first MAX_LISTED listed, all counted); any problem raises,
+    and leaving the db_session by an exception rolls the whole import back.
     """
     if replace:
         for entity in (db.Connection, db.Device, db.DeviceType, db.Rack, db.Brand):
             entity.select().delete(bulk=True)
-    problems: list[Problem] = []
+    problems = Problems()
     brands, types, racks, devices = (_Index(problems) for _ in range(4))
     if not replace:
         brands.items = {b.name.lower(): b for b in db.Brand.select()}
@@ -137,12 +137,13 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
                           **c.model_dump(exclude={"device_a", "device_b"}))
             count += 1
     if problems:
-        raise ValidationFailed(problems)
+        raise problems.failure()
     db.flush()  # names were checked unique above, so this only assigns ids
     for rack, where in touched.items():
         in_rack = [placed(d) for d in rack_devices(db, rack)]
-        problems += [Problem(where, p.reason) for p in layout_problems(rack_info(rack), in_rack)]
+        problems.extend(Problem(where, p.reason)
+                        for p in layout_problems(rack_info(rack), in_rack))
     if problems:
-        raise ValidationFailed(problems)
+        raise problems.failure()
     return {"brands": len(doc.brands), "device_types": len(doc.device_types),
             "racks": len(doc.racks), "devices": len(doc.devices), "connections": count}
