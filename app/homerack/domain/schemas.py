@@ -537,6 +537,13 @@ class RedisHealth(Out):
     latency_ms: float | None
 
 
+class OptimizerHealth(Out):
+    processes: int
+    pids: list[int]
+    running: int
+    queued: int
+
+
 class HealthDetail(Out):
     version: str
     release: Release | None
@@ -544,6 +551,7 @@ class HealthDetail(Out):
     uptime_s: float | None
     database: DatabaseHealth
     redis: RedisHealth
+    optimizer: OptimizerHealth
     cache: CacheStats
 
 
