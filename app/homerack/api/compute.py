@@ -122,16 +122,18 @@ class OptimizerPool:
         self.pending = 0            # runs accepted by this worker: running or waiting
         self.running = 0
         self.slots: UserSlots | None = None
-        self._free: asyncio.Queue[ProcessPoolExecutor] | None = None
+        self._free: asyncio.Queue[ProcessPoolExecutor | None] | None = None
         self._all: list[ProcessPoolExecutor] = []
 
     def start(self, redis: Redis) -> None:
-        """In the lifespan startup. Children start on their first run."""
+        """In the lifespan startup. Executors and their children start on first use: a
+        worker that never optimizes holds no semaphores (which a SIGKILLed worker would
+        leave behind) and no processes."""
         self.slots = UserSlots(redis, self.config.optimizer_per_user)
         self._ctx = _context()
         self._free = asyncio.Queue()
         for _ in range(self.config.optimizer_processes):
-            self._free.put_nowait(self._new_executor())
+            self._free.put_nowait(None)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(max_workers=1, mp_context=self._ctx,
@@ -189,6 +191,7 @@ class OptimizerPool:
             except TimeoutError:
                 OPTIMIZER_RUNS.labels("busy").inc()
                 raise busy("the optimizer is busy with other runs") from None
+        executor = executor or self._new_executor()
         future = None
         try:
             with OPTIMIZER_IN_PROGRESS.labels("running").track_inprogress():
