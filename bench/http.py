@@ -24,24 +24,18 @@ import argparse
 import json
 import os
 import random
-import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the standard library
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+
+from harness import REDIS_URL, SECRET, Server, call, scratch_database
 
 from homerack import security
 from homerack.storage import users
 from homerack.storage.database import open_database, upgrade
-
-ADMIN_DSN = os.environ.get("HOMERACK_TEST_POSTGRES", "postgresql:///postgres")
-REDIS_URL = os.environ.get("HOMERACK_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-SECRET = secrets.token_urlsafe(48)
 
 # wrk script: the request to send, and a JSON summary line with p50/p95/p99 in ms.
 LUA = r"""
@@ -66,16 +60,6 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1000))
 end
 """
-
-
-def pg(sql: str) -> None:
-    subprocess.run(["psql", "-qAt", "-d", ADMIN_DSN, "-c", sql], check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def inventory(rng: random.Random) -> dict:
@@ -111,43 +95,6 @@ def inventory(rng: random.Random) -> dict:
             "connections": connections}
 
 
-class Server:
-    def __init__(self, url: str, workers: int, cache: bool, tmp: Path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        metrics = tmp / f"metrics-{self.port}"
-        metrics.mkdir()
-        env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": SECRET,
-               "HOMERACK_REDIS_URL": REDIS_URL, "HOMERACK_WORKERS": str(workers),
-               "HOMERACK_BIND": f"127.0.0.1:{self.port}", "HOMERACK_RATE_LIMIT": "off",
-               "HOMERACK_CACHE_TTL_SECONDS": "60" if cache else "0",
-               "HOMERACK_CONTROL_SOCKET": "off", "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
-               "PROMETHEUS_MULTIPROC_DIR": str(metrics), "HOMERACK_LOG_LEVEL": "warning"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:homerack.gunicorn_conf",
-             "homerack.asgi:app"], env=env, cwd=ROOT)
-        for _ in range(150):
-            try:
-                if urllib.request.urlopen(self.base + "/api/health/ready").status == 200:  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit("the server did not become ready")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-
-def call(base: str, method: str, path: str, token: str, body=None) -> dict:
-    req = urllib.request.Request(base + path, method=method,  # noqa: S310 - our local server
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
-        return json.loads(resp.read())
-
-
 def wrk(base: str, token: str, method: str, path: str, body: str | None, seconds: int,
         connections: int, script_dir: Path) -> dict:
     script = script_dir / "bench.lua"
@@ -173,11 +120,11 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    name = f"homerack_bench_{secrets.token_hex(4)}"
-    pg(f"CREATE DATABASE {name}")
-    url = f"postgresql:///{name}"
-    if "host=" in ADMIN_DSN or "@" in ADMIN_DSN:
-        url = ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+    with scratch_database() as url:
+        run(url, args)
+
+
+def run(url: str, args) -> None:
     upgrade(url)
     subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True,
                    capture_output=True)
@@ -187,45 +134,44 @@ def main() -> None:
     db.disconnect()
     token = security.issue_token(SECRET, 1, "bench", "admin", 3600)
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            cached = Server(url, args.workers, True, tmp)
-            try:
-                counts = call(cached.base, "POST", "/api/import", token,
-                              inventory(random.Random(7)))["imported"]
-                print(f"dataset: {counts}", flush=True)
-                racks = call(cached.base, "GET", "/api/racks?limit=50", token)["items"]
-                rack = racks[0]["id"]
-                types = call(cached.base, "GET", "/api/device-types?limit=1", token)["items"]
-                create = json.dumps({"name": "bench-{n}", "device_type_id": types[0]["id"]})
-                optimize = json.dumps({"time_limit_ms": 100})
-                plan = [
-                    ("no dependency: GET /api/health/live", "GET", "/api/health/live", None),
-                    ("cached GET /api/racks/{id}", "GET", f"/api/racks/{rack}", None),
-                    ("cached GET /api/devices?limit=50", "GET", "/api/devices?limit=50", None),
-                    ("POST /api/devices (create)", "POST", "/api/devices", create),
-                    ("POST /api/racks/{id}/optimize (40 devices, 100 ms)", "POST",
-                     f"/api/racks/{rack}/optimize", optimize),
-                ]
-                for label, method, path, body in plan:
-                    rows.append((label, wrk(cached.base, token, method, path, body,
-                                            args.seconds, args.connections, tmp)))
-                    print(f"  done: {label}", flush=True)
-            finally:
-                cached.stop()
-            uncached = Server(url, args.workers, False, tmp)
-            try:
-                for label, path in (("uncached GET /api/racks/{id}", f"/api/racks/{rack}"),
-                                    ("uncached GET /api/devices?limit=50",
-                                     "/api/devices?limit=50")):
-                    rows.append((label, wrk(uncached.base, token, "GET", path, None,
-                                            args.seconds, args.connections, tmp)))
-                    print(f"  done: {label}", flush=True)
-            finally:
-                uncached.stop()
-    finally:
-        pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        # One admin drives the optimizer: its per-user cap would refuse most runs.
+        cached = Server(url, args.workers, True, tmp,
+                        env={"HOMERACK_OPTIMIZER_PER_USER": "64"})
+        try:
+            counts = call(cached.base, "POST", "/api/import", token,
+                          inventory(random.Random(7)))["imported"]
+            print(f"dataset: {counts}", flush=True)
+            racks = call(cached.base, "GET", "/api/racks?limit=50", token)["items"]
+            rack = racks[0]["id"]
+            types = call(cached.base, "GET", "/api/device-types?limit=1", token)["items"]
+            create = json.dumps({"name": "bench-{n}", "device_type_id": types[0]["id"]})
+            optimize = json.dumps({"time_limit_ms": 100})
+            plan = [
+                ("no dependency: GET /api/health/live", "GET", "/api/health/live", None),
+                ("cached GET /api/racks/{id}", "GET", f"/api/racks/{rack}", None),
+                ("cached GET /api/devices?limit=50", "GET", "/api/devices?limit=50", None),
+                ("POST /api/devices (create)", "POST", "/api/devices", create),
+                ("POST /api/racks/{id}/optimize (40 devices, 100 ms)", "POST",
+                 f"/api/racks/{rack}/optimize", optimize),
+            ]
+            for label, method, path, body in plan:
+                rows.append((label, wrk(cached.base, token, method, path, body,
+                                        args.seconds, args.connections, tmp)))
+                print(f"  done: {label}", flush=True)
+        finally:
+            cached.stop()
+        uncached = Server(url, args.workers, False, tmp)
+        try:
+            for label, path in (("uncached GET /api/racks/{id}", f"/api/racks/{rack}"),
+                                ("uncached GET /api/devices?limit=50",
+                                 "/api/devices?limit=50")):
+                rows.append((label, wrk(uncached.base, token, "GET", path, None,
+                                        args.seconds, args.connections, tmp)))
+                print(f"  done: {label}", flush=True)
+        finally:
+            uncached.stop()
 
     print(f"\n{args.workers} workers, {args.connections} connections, {args.seconds} s each, "
           f"{os.cpu_count()} CPUs (PostgreSQL, Redis and wrk on the same machine)\n")

@@ -7,14 +7,14 @@ end. Without it the PostgreSQL half is skipped locally, and fails under CI.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import sqlite3
-import threading
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import falcon.testing
+import optimizer_hold
 import pytest
 from PIL import Image
 from scratch_db import pg_exec, scratch_database
@@ -182,18 +182,14 @@ async def lab(api) -> dict:
 
 
 @pytest.fixture
-def held_optimizer(monkeypatch):
-    """Holds each optimizer run (the real one still runs) until ``release`` is set, so a
-    test can act while a run is in flight. ``started`` counts the runs that began."""
-    started, release = threading.Semaphore(0), threading.Event()
-    real = optimizer.optimize
-
-    def held(*args, **kwargs):
-        started.release()
-        release.wait(10)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(optimizer, "optimize", held)
-    yield SimpleNamespace(started=started, release=release)
-    release.set()
-
+def held_optimizer(monkeypatch, tmp_path):
+    """Holds each optimizer run (in its real child process; the real optimizer then runs)
+    until ``release.set()``, so a test can act while a run is in flight. ``started``
+    counts the runs that began, like a semaphore."""
+    gate = tmp_path / "optimizer-gate"
+    gate.mkdir()
+    monkeypatch.setattr(optimizer, "optimize", functools.partial(optimizer_hold.held,
+                                                                 str(gate)))
+    hold = optimizer_hold.Gate(gate)
+    yield hold
+    hold.release.set()

@@ -48,6 +48,10 @@ def test_secret_key_serves_when_no_jwt_secret():
     ("HOMERACK_ACCESS_LOG", "maybe", "true or false"),
     ("HOMERACK_TRUSTED_NETWORKS", "10.0.0.0/8,lan", "network"),
     ("HOMERACK_CACHE_TTL_SECONDS", "-1", "between"),
+    ("HOMERACK_OPTIMIZER_PROCESSES", "0", "between"),
+    ("HOMERACK_OPTIMIZER_QUEUE", "lots", "integer"),
+    ("HOMERACK_OPTIMIZER_PER_USER", "0", "between"),
+    ("HOMERACK_OPTIMIZER_MEMORY_MB", "64", "between"),
 ])
 def test_invalid_values_name_the_variable(tmp_path, variable, value, words):
     env = {"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET, variable: value}
@@ -90,3 +94,12 @@ def test_rate_limits_can_be_turned_off(tmp_path):
     assert str(defaults.rate_limit) == "50/1s burst 100"
     assert str(defaults.login_rate_limit) == "10/60s burst 5"
 
+
+
+def test_optimizer_caps_are_read(tmp_path):
+    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path),
+                          "HOMERACK_OPTIMIZER_PROCESSES": "2", "HOMERACK_OPTIMIZER_QUEUE": "6",
+                          "HOMERACK_OPTIMIZER_PER_USER": "3",
+                          "HOMERACK_OPTIMIZER_MEMORY_MB": "300"})
+    assert (config.optimizer_processes, config.optimizer_queue, config.optimizer_per_user,
+            config.optimizer_memory_mb) == (2, 6, 3, 300)

@@ -14,7 +14,6 @@ import redis
 from conftest import Api, png
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
-from homerack.api.runtime import COMPUTE_QUEUE
 from homerack.cache import Cache, RateLimiter, connect
 from homerack.cache import Redis as RedisLink
 from homerack.config import parse_rate
@@ -326,16 +325,19 @@ async def test_free_text_searches_are_not_cached(config, redis_db, lab):
 
 async def test_optimizer_queue_is_bounded(config, lab, held_optimizer):
     started, release = held_optimizer.started, held_optimizer.release
-    async with app_with(config) as c:
+    # One process per worker: one run goes, three wait (the per-user cap is raised so
+    # that the per-worker bound is what refuses).
+    async with app_with(config, optimizer_per_user=10) as c:
         api = Api(c)
         path = f"/api/racks/{lab['rack']['id']}/optimize"
-        queued = [asyncio.create_task(api.post(path, json={})) for _ in range(COMPUTE_QUEUE)]
+        queue = config.optimizer_queue
+        queued = [asyncio.create_task(api.post(path, json={})) for _ in range(queue)]
         assert await asyncio.to_thread(started.acquire, True, 10)  # one runs, three wait
         await asyncio.sleep(0.2)
         busy = await api.post(path, json={})
         assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
         release.set()
-        assert [r.status_code for r in await asyncio.gather(*queued)] == [200] * COMPUTE_QUEUE
+        assert [r.status_code for r in await asyncio.gather(*queued)] == [200] * queue
 
 
 async def test_a_lost_generation_never_brings_back_stale_values(redis_db):

@@ -44,6 +44,9 @@ REDIS_ERRORS = Counter("homerack_redis_errors", "Failed or skipped Redis calls",
 OPTIMIZER_RUNS = Counter("homerack_optimizer_runs", "Optimizer runs", ["outcome"])
 OPTIMIZER_SECONDS = Histogram("homerack_optimizer_duration_seconds", "Optimizer run time",
                               buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+OPTIMIZER_IN_PROGRESS = Gauge("homerack_optimizer_runs_in_progress",
+                              "Optimizer runs waiting for a process (queued) or running",
+                              ["state"], multiprocess_mode="livesum")
 # Each worker sets 1 when its lifespan starts; livesum drops dead workers' values, so the
 # sum is the number of workers serving (Prometheus alerts and the dashboard read it).
 WORKERS = Gauge("homerack_workers", "Gunicorn workers serving", multiprocess_mode="livesum")

@@ -14,7 +14,6 @@ import hashlib
 import io
 import os
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +23,39 @@ from .domain.errors import ValidationFailed
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_SIDE_PX = 4096
+MAX_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX
 URL_PREFIX = "/uploads/logos/"
+_TOO_BIG = f"at most {MAX_SIDE_PX} px per side ({MAX_PIXELS} pixels)"
+
+# Pillow's own bomb guard at the same limit: open() refuses a header declaring more than
+# twice MAX_PIXELS (DecompressionBombError) and warns above MAX_PIXELS, where our own
+# check, before any decoding, refuses with the size in the message.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def _decode(data: bytes) -> Image.Image:
+    """The decoded picture, refused before decoding when its header is not acceptable.
+    The caller closes it."""
+    image = Image.open(io.BytesIO(data))  # reads the header only
+    try:
+        fmt = image.format
+        if fmt not in FORMATS:
+            raise ValidationFailed.one(
+                "body", f"unsupported image format {fmt}; use PNG, JPEG or WebP")
+        if getattr(image, "is_animated", False):
+            raise ValidationFailed.one(
+                "body", "animated images are not accepted; upload a still image")
+        width, height = image.size
+        if max(width, height) > MAX_SIDE_PX or width * height > MAX_PIXELS:
+            raise ValidationFailed.one("body", f"the logo is {width}x{height} px; {_TOO_BIG}")
+        image.load()  # decodes everything: truncated data fails here
+        # The EXIF orientation is applied before the EXIF goes (in place: no second copy
+        # of a picture of up to 64 MB).
+        ImageOps.exif_transpose(image, in_place=True)
+    except BaseException:
+        image.close()
+        raise
+    return image
 
 
 def sanitize_image(data: bytes) -> tuple[bytes, str]:
@@ -32,36 +63,26 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
     if not data:
         raise ValidationFailed.one("body", "the logo is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                fmt = probe.format
-                if fmt not in FORMATS:
-                    raise ValidationFailed.one(
-                        "body", f"unsupported image format {fmt}; use PNG, JPEG or WebP")
-                if max(probe.size) > MAX_SIDE_PX:
-                    raise ValidationFailed.one(
-                        "body", f"the logo is {probe.size[0]}x{probe.size[1]} px; "
-                                f"at most {MAX_SIDE_PX} px per side")
-                probe.load()  # decodes everything: truncated data fails here
-                # The EXIF orientation is applied before the EXIF goes.
-                image = ImageOps.exif_transpose(probe)
-    except ValidationFailed:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError):
+        image = _decode(data)
+    except Image.DecompressionBombError:
+        raise ValidationFailed.one(
+            "body", f"the image declares a larger size than a logo may have: {_TOO_BIG}"
+        ) from None
+    except UnidentifiedImageError:
         raise ValidationFailed.one("body", "not a PNG, JPEG or WebP image") from None
     except (OSError, SyntaxError, ValueError):
         raise ValidationFailed.one("body", "the image is damaged or truncated") from None
-
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    # Pillow's encoders write back what the decoder left in ``info`` (a JPEG comment, a
-    # PNG ICC profile, ...): keep only the transparency, which is part of the picture.
-    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
-    out = io.BytesIO()
-    options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
-    image.save(out, format=fmt, **options[fmt])
+    with image:
+        fmt = image.format
+        if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        # Pillow's encoders write back what the decoder left in ``info`` (a JPEG comment,
+        # a PNG ICC profile, ...): keep only the transparency, part of the picture.
+        image.info = {k: v for k, v in image.info.items() if k == "transparency"}
+        out = io.BytesIO()
+        options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90},
+                   "WEBP": {"quality": 90}}
+        image.save(out, format=fmt, **options[fmt])
     return out.getvalue(), FORMATS[fmt]
 
 

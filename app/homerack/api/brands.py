@@ -22,7 +22,9 @@ class LogoResource:
                    "tags": ["brands"], "binary_body": True, "response": Brand,
                    "responses": {"200": "the brand with its new logo_url",
                                  "413": "larger than HOMERACK_MAX_LOGO_BYTES",
-                                 "422": "not a PNG, JPEG or WebP image"}},
+                                 "422": "not a still PNG, JPEG or WebP image of at most "
+                                        "4096x4096 px, or damaged",
+                                 "503": "busy decoding other uploads (see Retry-After)"}},
         "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"],
                       "response": Brand},
     }
@@ -41,7 +43,7 @@ class LogoResource:
         data = await req.stream.read(limit + 1)  # bounded even without Content-Length
         if len(data) > limit:
             raise falcon.HTTPContentTooLarge(description=f"the logo exceeds {limit} bytes")
-        clean, ext = await self.rt.offload(sanitize_image, data)
+        clean, ext = await self.rt.decoder.run(sanitize_image, data)
         url = await self.rt.offload(self.store.save, clean, ext)
         resp.media = await self._set(id, url)
 

@@ -96,6 +96,9 @@ class HealthResource:
                          "pool_threads": rt._threads,
                          "queued": rt.executor._work_queue.qsize() if rt.executor else None},
             "redis": {"status": redis, "latency_ms": redis_ms},
+            "optimizer": {"processes": rt.config.optimizer_processes,
+                          "pids": rt.optimizer.pids(), "running": rt.optimizer.running,
+                          "queued": rt.optimizer.pending - rt.optimizer.running},
             "cache": await rt.cache.stats(),
         }
 

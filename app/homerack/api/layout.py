@@ -93,9 +93,13 @@ class LayoutResource:
             "tags": ["layout"], "body": OptimizeIn, "response": Proposal,
             "responses": {"200": "placements, scores, proof and explanations",
                           "409": "apply refused: the layout changed meanwhile",
-                          "503": "the optimizer is busy with other runs (see Retry-After)",
-                          "422": "invalid request, or no layout satisfies the rules "
-                                 "(every reason listed)"}},
+                          "429": "you already have HOMERACK_OPTIMIZER_PER_USER runs going "
+                                 "(see Retry-After)",
+                          "503": "the optimizer is busy with other runs, or its process "
+                                 "was stopped (see Retry-After)",
+                          "422": "invalid request, no layout satisfies the rules (every "
+                                 "reason listed), or the run needs more memory than "
+                                 "HOMERACK_OPTIMIZER_MEMORY_MB"}},
         "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"],
                        "description": "Viewers may read it.", "response": BomReport},
         "on_get_bom_csv": {
@@ -132,8 +136,9 @@ class LayoutResource:
         weights = optimizer.Weights(**body.weights.model_dump())
         started = time.perf_counter()
         try:
-            result = await self.rt.compute(optimizer.optimize, plan.rack, plan.devices,
-                                           plan.links, weights, body.time_limit_ms, body.seed)
+            result = await self.rt.optimizer.run(
+                req.context.user["sub"], body.time_limit_ms, optimizer.optimize, plan.rack,
+                plan.devices, plan.links, weights, body.time_limit_ms, body.seed)
         except optimizer.Infeasible as exc:
             OPTIMIZER_RUNS.labels("infeasible").inc()
             raise ValidationFailed([Problem("", r) for r in exc.reasons]) from None

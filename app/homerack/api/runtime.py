@@ -10,7 +10,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import falcon
 from cachetools import TTLCache
 
 from .. import storage
@@ -18,9 +17,11 @@ from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
 from ..metrics import DB_SESSION, WORKERS
 from ..storage.database import open_database
+from .compute import BoundedThreads, OptimizerPool
 
 log = logging.getLogger("homerack")
-COMPUTE_QUEUE = 4  # optimizer runs per worker, running or waiting
+# Logo decoding: up to ~200 MB and a second of CPU each, so few at a time per worker.
+DECODE_THREADS, DECODE_QUEUE = 2, 4
 
 
 class Runtime:
@@ -36,10 +37,10 @@ class Runtime:
         self.config = config
         self.db = None
         self.executor: ThreadPoolExecutor | None = None
-        # CPU-bound work (the optimizer) gets its own thread so a long run never takes a
-        # DB slot; one per worker, since the GIL would only interleave two runs anyway.
-        self.compute_executor: ThreadPoolExecutor | None = None
-        self._computing = 0
+        # CPU-bound work stays off the DB threads: the optimizer in child processes
+        # (no shared GIL with the event loop), image decoding on threads of its own.
+        self.optimizer = OptimizerPool(config)
+        self.decoder = BoundedThreads("decode", DECODE_THREADS, DECODE_QUEUE, "image uploads")
         self._threads = 0
         self._lock = threading.Lock()
         self.started_at: float | None = None
@@ -62,8 +63,7 @@ class Runtime:
         self.executor = ThreadPoolExecutor(max_workers=self.config.db_pool_size,
                                            thread_name_prefix="homerack-db",
                                            initializer=self._count_thread)
-        self.compute_executor = ThreadPoolExecutor(max_workers=1,
-                                                   thread_name_prefix="homerack-compute")
+        self.decoder.start()
         loop = asyncio.get_running_loop()
         self.db = await loop.run_in_executor(self.executor, open_database,
                                              self.config.database_url)
@@ -73,14 +73,14 @@ class Runtime:
             self._use_redis(connect(self.config.redis_url))
             if await self.redis.ping() is None:
                 log.warning("redis is not reachable; serving without cache (fail open)")
+        self.optimizer.start(self.redis)
         self.started_at = time.time()
         WORKERS.set(1)
 
     async def process_shutdown(self, scope, event) -> None:
         await self.redis.close()
-        if self.compute_executor is not None:
-            self.compute_executor.shutdown(wait=True)
-            self.compute_executor = None
+        await self.optimizer.close()
+        await self.decoder.close()
         if self.executor is None:
             return
         if self.db is not None:
@@ -106,21 +106,5 @@ class Runtime:
                                                                     call)
 
     async def offload(self, fn, *args):
-        """Run blocking non-DB work (image decoding, file I/O) off the event loop."""
+        """Run blocking non-DB file I/O (logo files) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-    async def compute(self, fn, *args, **kwargs):
-        """Run CPU-bound pure work (the optimizer) off the event loop and the DB pool.
-        At most COMPUTE_QUEUE jobs per worker (running or waiting): more would only wait
-        past the proxy's timeout while their work still runs, so they get a 503."""
-        if self._computing >= COMPUTE_QUEUE:
-            raise falcon.HTTPServiceUnavailable(
-                title="Busy", description="the optimizer is busy with other runs; retry shortly",
-                retry_after=2)
-        self._computing += 1
-        try:
-            call = functools.partial(fn, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self.compute_executor,
-                                                                    call)
-        finally:
-            self._computing -= 1

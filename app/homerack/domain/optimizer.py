@@ -189,6 +189,9 @@ class Infeasible(Exception):
         self.reasons = list(reasons)
         super().__init__("; ".join(self.reasons))
 
+    def __reduce__(self):  # pickled back from the optimizer's child process
+        return Infeasible, (self.reasons,)
+
 
 # ------------------------------------------------------------------------ evaluate
 

@@ -538,6 +538,13 @@ class RedisHealth(Out):
     latency_ms: float | None
 
 
+class OptimizerHealth(Out):
+    processes: int
+    pids: list[int]
+    running: int
+    queued: int
+
+
 class HealthDetail(Out):
     version: str
     release: Release | None
@@ -545,6 +552,7 @@ class HealthDetail(Out):
     uptime_s: float | None
     database: DatabaseHealth
     redis: RedisHealth
+    optimizer: OptimizerHealth
     cache: CacheStats
 
 
