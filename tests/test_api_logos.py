@@ -1,13 +1,18 @@
 """Logo uploads: real images are re-encoded and stored by content hash; anything else is refused."""
 
+import contextlib
 import hashlib
 import io
+import random
 import struct
 import zipfile
 import zlib
 
 import pytest
 from PIL import Image, PngImagePlugin
+
+from homerack.image_end import image_end
+from homerack.uploads import MAX_ZERO_PADDING
 
 
 def png(color=(200, 30, 30), size=(64, 32), text: str | None = None) -> bytes:
@@ -35,6 +40,52 @@ def webp() -> bytes:
     return out.getvalue()
 
 
+def _noise(fmt: str, size=(96, 64), **options) -> bytes:
+    """A photo-like image: noise makes stuffed 0xFF00 bytes in JPEG scans and long chunks."""
+    out = io.BytesIO()
+    Image.effect_noise(size, 64).convert("RGB").save(out, fmt, **options)
+    return out.getvalue()
+
+
+def _progressive_jpeg() -> bytes:
+    data = _noise("JPEG", progressive=True)
+    assert data.count(b"\xff\xda") > 1  # several scans, each ended by the next marker
+    return data
+
+
+def _thumbnail_exif() -> bytes:
+    """EXIF whose IFD1 holds a whole JPEG thumbnail (SOI ... EOI): the first 0xFFD9 in
+    the file is the thumbnail's, not the image's end."""
+    thumb = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(thumb, "JPEG")
+
+    def entry(tag: int, value: int) -> bytes:  # one LONG
+        return struct.pack(">HHII", tag, 4, 1, value)
+    ifd1_at = 8 + 2 + 12 + 4
+    thumb_at = ifd1_at + 2 + 2 * 12 + 4
+    tiff = (b"MM\0*" + struct.pack(">I", 8)
+            + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 1, 0)  # Orientation
+            + struct.pack(">I", ifd1_at)
+            + struct.pack(">H", 2) + entry(0x0201, thumb_at) + entry(0x0202, len(thumb.getvalue()))
+            + struct.pack(">I", 0) + thumb.getvalue())
+    return b"Exif\0\0" + tiff
+
+
+def _jpeg_with_restarts_and_thumbnail() -> bytes:
+    data = _noise("JPEG", restart_marker_blocks=1, exif=_thumbnail_exif())
+    assert b"\xff\xd0" in data and data.count(b"\xff\xd9") == 2
+    return data
+
+
+def _webp_with_odd_chunk() -> bytes:
+    """A lossless WebP whose VP8L chunk has an odd size, so RIFF pads it with a byte."""
+    for side in range(8, 64):
+        data = _noise("WEBP", (side, side), lossless=True)
+        if data[12:16] == b"VP8L" and int.from_bytes(data[16:20], "little") % 2:
+            return data
+    raise AssertionError("no odd-sized VP8L chunk")
+
+
 @pytest.fixture
 async def brand(api):
     return await api.create("/api/brands", {"name": "Ubiquiti"})
@@ -47,8 +98,15 @@ async def _put(api, brand_id, data: bytes, content_type="image/png", **kw):
 
 @pytest.mark.parametrize(("make", "ext", "fmt"), [
     (lambda: png(text="created by a secret tool"), "png", "PNG"),
+    (lambda: _noise("PNG", optimize=True), "png", "PNG"),
     (jpeg_with_exif, "jpg", "JPEG"),
+    (_progressive_jpeg, "jpg", "JPEG"),
+    (_jpeg_with_restarts_and_thumbnail, "jpg", "JPEG"),
+    (lambda: jpeg_with_exif() + bytes(MAX_ZERO_PADDING), "jpg", "JPEG"),  # tolerated padding
     (webp, "webp", "WEBP"),
+    (lambda: _noise("WEBP", quality=80), "webp", "WEBP"),
+    (lambda: _noise("WEBP", lossless=True), "webp", "WEBP"),
+    (_webp_with_odd_chunk, "webp", "WEBP"),
 ])
 async def test_images_are_reencoded_and_stored_by_hash(api, config, brand, make, ext, fmt):
     original = make()
@@ -234,8 +292,34 @@ def _big_photo(fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _zip(name: str, text: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, text)
+    return out.getvalue()
+
+
+PHP = b"<?php system($_GET['c']); ?>"
+
+
+# Polyglots: a valid image with another file appended after its end.
+APPENDED = {"html": b"<html><script>alert(1)</script></html>",
+            "zip": _zip("shell.php", PHP), "php": PHP,
+            "zeros then html": bytes(MAX_ZERO_PADDING) + b"<script>alert(1)</script>",
+            "too many zeros": bytes(MAX_ZERO_PADDING + 1)}
+POLYGLOTS = {
+    f"{label} + {kind}": (image + tail, f"carries {len(tail):,} bytes after the end of the "
+                                        f"{name} image (a polyglot?); upload the image alone")
+    for label, name, image in (
+        ("png", "PNG", png()), ("jpeg", "JPEG", jpeg_with_exif()), ("webp", "WebP", webp()),
+        ("jpeg with a thumbnail", "JPEG", _jpeg_with_restarts_and_thumbnail()),
+        ("progressive jpeg", "JPEG", _progressive_jpeg()))
+    for kind, tail in APPENDED.items()
+}
 TOO_LARGE = "larger size than a logo may have"
 HOSTILE = {
+    **POLYGLOTS,
+    "png + 1 byte": (png() + b"<", "carries 1 byte after the end of the PNG image"),
     "png bomb 30000x30000": (_png_declaring(30000, 30000), TOO_LARGE),
     "png just over the cap": (_png_declaring(4097, 4097), "is 4097x4097 px; at most 4096"),
     "png 4096x4097": (_png_declaring(4096, 4097), "at most 4096 px per side"),
@@ -293,16 +377,6 @@ async def test_huge_body_is_413_and_writes_nothing(api, config, branded):
     await _unchanged(api, config, branded)
 
 
-def _zip(name: str, text: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(name, text)
-    return out.getvalue()
-
-
-PHP = b"<?php system($_GET['c']); ?>"
-
-
 def _png_with_chunk_payload() -> bytes:
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", PHP.decode())
@@ -312,20 +386,79 @@ def _png_with_chunk_payload() -> bytes:
 
 
 @pytest.mark.parametrize(("case", "data", "payloads"), [
-    ("png + html", png() + b"<html><script>alert(1)</script></html>", (b"<html", b"<script")),
-    ("png + zip", png() + _zip("shell.php", PHP), (b"PK\x03\x04", b"shell.php", b"<?php")),
-    ("jpeg + php", jpeg_with_exif() + PHP, (b"<?php",)),
-    ("webp + html", webp() + b"<html><script>alert(1)</script>", (b"<html", b"<script")),
     ("php in a png text chunk", _png_with_chunk_payload(), (b"<?php", b"system(")),
+    ("zip in a jpeg comment", hostile_jpeg()[:2] + b"\xff\xfe"
+     + struct.pack(">H", 2 + len(_zip("shell.php", PHP))) + _zip("shell.php", PHP)
+     + hostile_jpeg()[2:], (b"PK\x03\x04", b"shell.php", b"<?php", b"<script>")),
 ])
-async def test_polyglots_are_stored_as_the_picture_alone(api, config, brand, case, data,
-                                                         payloads):
-    # The picture is valid, so it is accepted; what rode along is not in the stored file.
+async def test_payloads_inside_metadata_are_stored_as_the_picture_alone(
+        api, config, brand, case, data, payloads):
+    # Inside the image, not after it: accepted (refusing every text chunk or comment
+    # would refuse ordinary logos), and the re-encode drops what rode along.
     result = await _put(api, brand["id"], data, content_type="image/png")
     assert result.status_code == 200, (case, result.text)
     stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1]
               ).read_bytes()
     for payload in payloads:
-        assert payload not in stored, (case, payload)
+        assert payload in data and payload not in stored, (case, payload)
     with Image.open(io.BytesIO(stored)) as image:
         image.load()
+
+
+# -- the end finder alone: every format, truncated anywhere, corrupted anyhow ----
+
+ORDINARY = {
+    "PNG": (png(), _noise("PNG", optimize=True), hostile_png()),
+    "JPEG": (jpeg_with_exif(), _progressive_jpeg(), _jpeg_with_restarts_and_thumbnail(),
+             hostile_jpeg()),
+    "WEBP": (webp(), _noise("WEBP", lossless=True), _webp_with_odd_chunk(), hostile_webp()),
+}
+
+
+@pytest.mark.parametrize("fmt", ORDINARY)
+def test_image_end_is_the_file_end_and_every_truncation_is_refused(fmt):
+    for data in ORDINARY[fmt]:
+        assert image_end(data, fmt) == len(data)
+        assert image_end(data + PHP, fmt) == len(data)
+        for cut in range(len(data)):  # every prefix: a ValueError, no other error, no loop
+            with pytest.raises(ValueError):
+                image_end(data[:cut], fmt)
+
+
+@pytest.mark.parametrize("fmt", ORDINARY)
+def test_image_end_survives_corrupted_bytes(fmt):
+    # Random bytes overwritten anywhere: an end within the data, or ValueError.
+    rng = random.Random(fmt)
+    for data in ORDINARY[fmt]:
+        for _ in range(300):
+            broken = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                byte = rng.choice((0, 0xFF, 0xD9, rng.randrange(256)))
+                broken[rng.randrange(len(broken))] = byte
+            with contextlib.suppress(ValueError):
+                assert 0 < image_end(bytes(broken), fmt) <= len(broken)
+
+
+@pytest.mark.parametrize(("fmt", "data", "end"), [
+    # A WebP whose RIFF size is odd: one pad byte follows, and may be missing at the end.
+    ("WEBP", b"RIFF\x05\0\0\0WEBPx\0" + PHP, 14),
+    ("WEBP", b"RIFF\x05\0\0\0WEBPx", 13),
+    # JPEG fill bytes: 0xFF may repeat before a marker, inside and after a scan.
+    ("JPEG", b"\xff\xd8\xff\xff\xff\xda\0\x02\x12\xff\0\xff\xd3\x34\xff\xff\xd9<", 17),
+])
+def test_image_end_on_handmade_structures(fmt, data, end):
+    assert image_end(data, fmt) == end
+
+
+@pytest.mark.parametrize(("fmt", "data"), [
+    ("PNG", b"\x89PNG\r\n\x1a\n\xff\xff\xff\xffIDAT"),  # a chunk longer than the file
+    ("JPEG", b"\xff\xd8\xff\xe0\0\x01\xff\xd9"),  # a segment length below 2
+    ("JPEG", b"\xff\xd8\xff\xd8\xff\xd9"),  # a second SOI
+    ("JPEG", b"\xff\xd8junk\xff\xd9"),  # no marker where one must be
+    ("JPEG", b"\xff\xd8" + b"\xff" * 10_000),  # fill bytes to the end
+    ("WEBP", b"RIFF\x02\0\0\0WEBP"),  # a RIFF size too small for its own "WEBP"
+    ("WEBP", b"RIFF\xff\xff\xff\xffWEBP"),  # longer than the file
+])
+def test_image_end_refuses_broken_structures(fmt, data):
+    with pytest.raises(ValueError):
+        image_end(data, fmt)

@@ -1,8 +1,12 @@
 """Brand logos: content checks and storage.
 
 A logo is decoded with Pillow and re-encoded from its pixels alone, which drops all
-metadata (EXIF, GPS, XMP, ICC profiles, comments, PNG text chunks) and anything
-smuggled after the image data (polyglots). The file name
+metadata (EXIF, GPS, XMP, ICC profiles, comments, PNG text chunks), and with it any
+payload hidden inside them. A *polyglot* (an image with another file, HTML, a ZIP or
+PHP, appended after the image's end) is refused with a 422 instead: the end is found
+from the format's own structure (:func:`image_end.image_end`), and anything after it
+but a short run of zero bytes (padding some writers add, which carries nothing) is
+refused before the pixels are decoded. The file name
 is the SHA-256 of the re-encoded bytes, so identical logos share one file and a
 URL never changes meaning. Storage sits behind :class:`LogoStore` so several app
 hosts can later share one store.
@@ -20,12 +24,18 @@ from typing import Protocol
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .domain.errors import ValidationFailed
+from .image_end import image_end
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_SIDE_PX = 4096
 MAX_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX
 URL_PREFIX = "/uploads/logos/"
 _TOO_BIG = f"at most {MAX_SIDE_PX} px per side ({MAX_PIXELS} pixels)"
+# Zero bytes after the image's end that are tolerated: some writers pad a file to an
+# alignment with a few 0x00 bytes, which carry nothing. Any other byte, or a longer run,
+# is refused as a polyglot.
+MAX_ZERO_PADDING = 16
+_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
 
 # Pillow's own bomb guard at the same limit: open() refuses a header declaring more than
 # twice MAX_PIXELS (DecompressionBombError) and warns above MAX_PIXELS, where our own
@@ -48,6 +58,7 @@ def _decode(data: bytes) -> Image.Image:
         width, height = image.size
         if max(width, height) > MAX_SIDE_PX or width * height > MAX_PIXELS:
             raise ValidationFailed.one("body", f"the logo is {width}x{height} px; {_TOO_BIG}")
+        _refuse_trailing_data(data, fmt)  # before decoding: cheap, and a refusal anyway
         image.load()  # decodes everything: truncated data fails here
         # The EXIF orientation is applied before the EXIF goes (in place: no second copy
         # of a picture of up to 64 MB).
@@ -56,6 +67,18 @@ def _decode(data: bytes) -> Image.Image:
         image.close()
         raise
     return image
+
+
+def _refuse_trailing_data(data: bytes, fmt: str) -> None:
+    """ValidationFailed when bytes other than a little zero padding follow the image's
+    end; ValueError (damaged) when the image's structure ends before its end marker."""
+    extra = data[image_end(data, fmt):]
+    if len(extra) <= MAX_ZERO_PADDING and not extra.strip(b"\0"):
+        return
+    noun = "byte" if len(extra) == 1 else "bytes"
+    raise ValidationFailed.one(
+        "body", f"the file carries {len(extra):,} {noun} after the end of the "
+                f"{_NAMES[fmt]} image (a polyglot?); upload the image alone")
 
 
 def sanitize_image(data: bytes) -> tuple[bytes, str]:
