@@ -76,6 +76,17 @@ def test_relative_sqlite_paths_resolve_against_the_working_directory(tmp_path, m
     assert bind_arguments("sqlite:////srv/db.sqlite3")["filename"] == "/srv/db.sqlite3"
 
 
+def test_postgresql_connection_attempts_time_out_unless_the_url_says():
+    """An unreachable host fails a unit of work in seconds, not the kernel's minutes."""
+    from homerack.storage.database import CONNECT_TIMEOUT_S, bind_arguments
+
+    assert bind_arguments("postgresql://app@db/homerack") == {
+        "provider": "postgres", "dsn": "postgresql://app@db/homerack",
+        "connect_timeout": CONNECT_TIMEOUT_S}
+    assert "connect_timeout" not in bind_arguments(
+        "postgresql://app@db/homerack?sslmode=require&connect_timeout=2")
+
+
 @pytest.mark.parametrize(("raw", "count", "period", "burst"), [
     ("20/s", 20, 1, 20), ("600/m burst 100", 600, 60, 100), ("5/h", 5, 3600, 5),
     (" 10/M  BURST 3 ", 10, 60, 3),

@@ -217,17 +217,32 @@ def test_redis_down_degrades_and_recovers(server, redis_server):
 
 
 def test_database_down_is_503_and_recovers(server):
+    """Readiness and the API alike answer 503 (with Retry-After) while the database
+    refuses connections, each failed request is one JSON line in the log (checked with
+    every other line below), and both recover without a restart."""
     sock, dsn, db = server["sock"], server["dsn"], server["db"]
+    auth = {"Authorization": f"Bearer {_admin_token()}"}
     pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
-    pg_exec(dsn, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'")
+    pg_exec(dsn, f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                 f"WHERE datname = '{db}'")
     try:
         results = [request(sock, "GET", "/api/health/ready") for _ in range(4)]
         assert {r[0] for r in results} == {503}
         assert all(r[2]["checks"]["database"].startswith("unavailable") for r in results)
+        reads = [request(sock, "GET", f"/api/racks?limit={n}", headers=auth)
+                 for n in range(1, 5)]  # uncached: a new key each
+        assert {r[0] for r in reads} == {503}, reads
+        assert all(r[1]["retry-after"] == "2" and "database is unavailable"
+                   in r[2]["description"] for r in reads)
     finally:
         pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
     codes = [request(sock, "GET", "/api/health/ready")[0] for _ in range(4)]
     assert codes == [200] * 4
+    assert {request(sock, "GET", "/api/racks?limit=9", headers=auth)[0]
+            for _ in range(4)} == {200}
+    failed = {json.loads(line)["request_id"] for line in server["log"].read_text().splitlines()
+              if "database unavailable" in line}
+    assert {r[1]["x-request-id"] for r in reads} <= failed
 
 
 def test_sigterm_lets_an_in_flight_request_finish(server):

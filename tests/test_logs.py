@@ -4,11 +4,16 @@ import json
 import logging
 import os
 import re
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import homerack
 from homerack.logs import JsonFormatter, journal_stream, syslog_priority
+
+APP_DIR = str(Path(homerack.__file__).resolve().parents[1])  # the package under test
 
 
 @pytest.mark.parametrize(("level", "priority"), [
@@ -64,3 +69,28 @@ def test_journal_stream_matches_the_device_and_inode(tmp_path, monkeypatch):
         assert journal_stream(a) is False
         monkeypatch.delenv("JOURNAL_STREAM")
         assert journal_stream(a) is False
+
+
+def test_a_record_no_handler_takes_is_still_one_json_line():
+    """A logger cut off from the root's handler (another logging setup) falls back to
+    logging.lastResort: after logs.configure() that writes the same JSON line, not
+    Python's plain multi-line text."""
+    code = """
+import logging
+from homerack import logs
+logs.configure()
+lost = logging.getLogger("falcon")
+lost.propagate = False
+try:
+    raise RuntimeError("boom\\nsecond line")
+except RuntimeError:
+    lost.error("[FALCON] Unhandled exception in ASGI app", exc_info=True)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [APP_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    record = json.loads(lines[0])
+    assert record["logger"] == "falcon" and "RuntimeError: boom\nsecond line" in record["exc"]

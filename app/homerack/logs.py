@@ -128,6 +128,13 @@ def configure(level: str | None = None) -> None:
         root.setLevel(level)
     logging.getLogger("homerack").setLevel(level)
     logging.captureWarnings(True)
+    # A record that finds no handler (its logger's propagation cut off by some other
+    # logging setup) goes to logging.lastResort, which writes plain text: a traceback
+    # over many journal lines. Make that the same single JSON line.
+    if not getattr(logging.lastResort, "_homerack", False):
+        last = stderr_handler()
+        last.setLevel(logging.WARNING)  # as the default last resort
+        logging.lastResort = last
 
 
 class RequestIdMiddleware:

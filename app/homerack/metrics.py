@@ -38,6 +38,16 @@ IN_FLIGHT = Gauge("homerack_http_requests_in_flight", "HTTP requests being serve
 DB_SESSION = Histogram("homerack_db_session_duration_seconds",
                        "Database units of work (queue wait included)", ["operation"],
                        buckets=_LATENCY)
+# A lost database connection (PostgreSQL restarted, a backend terminated, the network
+# reset): a pool thread opened a fresh one, a unit of work was run once more, or the
+# request got a 503 because the database stayed unreachable (storage.call, api/errors.py).
+DB_RECONNECTS = Counter("homerack_db_reconnects",
+                        "Pool connections opened again after the previous one was lost")
+DB_RETRIES = Counter("homerack_db_retries",
+                     "Units of work run once more after losing their connection", ["operation"])
+DB_UNAVAILABLE = Counter("homerack_db_unavailable",
+                         "Units of work that failed because the database was unavailable "
+                         "(the request answered 503)", ["operation"])
 CACHE = Counter("homerack_cache_requests", "Cache lookups", ["namespace", "result"])
 RATE_LIMITED = Counter("homerack_rate_limited", "Requests refused by a rate limit", ["limit"])
 REDIS_ERRORS = Counter("homerack_redis_errors", "Failed or skipped Redis calls", ["op"])

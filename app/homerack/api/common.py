@@ -124,6 +124,7 @@ class Crud:
 # rack reads stale too.
 CATALOG_WRITE = ("catalog", "racks")
 RACKS_WRITE = ("racks",)
+EVERY_NAMESPACE = ("catalog", "racks")  # what a write of unknown outcome makes stale
 
 
 def cache_key(*parts) -> str:

@@ -22,6 +22,7 @@ import falcon
 
 from .. import __version__, release
 from ..domain.schemas import CacheStats, Health, HealthDetail, Live, Ready, Startup
+from ..storage import DatabaseUnavailable
 from ..storage.database import IncompatibleSchema, pending_migrations
 from .auth import verified_claims
 from .openapi import OPTIONAL_AUTH
@@ -129,6 +130,8 @@ class HealthResource:
             pending = await self.rt.run(pending_migrations)
         except IncompatibleSchema:  # a newer release contracted the schema under us
             return "schema incompatible (a newer release migrated it)", None
+        except DatabaseUnavailable:  # unreachable, even on a fresh connection
+            return "unavailable (no connection)", None
         except Exception as exc:  # any failure means "not ready"; the class name says why
             return f"unavailable ({exc.__class__.__name__})", None
         ms = round((time.perf_counter() - started) * 1000, 2)

@@ -26,9 +26,9 @@ _DEFAULT_RESPONSES = {
     "on_get": {"200": "OK"}, "on_post": {"200": "OK"}, "on_put": {"200": "OK"},
     "on_patch": {"200": "the changed record"}, "on_delete": {"200": "OK"},
 }
-# What any operation may answer (rate limit, validation, ...), and what authenticated
-# ones and ones with a body add.
-_COMMON_ERRORS = ("400", "404", "409", "422", "429")
+# What any operation may answer (rate limit, validation, the database unavailable, ...),
+# and what authenticated ones and ones with a body add.
+_COMMON_ERRORS = ("400", "404", "409", "422", "429", "503")
 _AUTH_ERRORS = ("401", "403")
 _BODY_ERRORS = ("415",)
 # A token is optional: the route answers trusted networks without one.

@@ -17,6 +17,7 @@ from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
 from ..metrics import DB_SESSION, WORKERS
 from ..storage.database import open_database
+from .common import EVERY_NAMESPACE
 from .compute import BoundedThreads, OptimizerPool
 
 log = logging.getLogger("homerack")
@@ -98,12 +99,22 @@ class Runtime:
         self.executor = None
 
     async def run(self, fn, *args, **kwargs):
-        """Run a storage unit of work on the DB pool and return its plain result."""
+        """Run a storage unit of work on the DB pool and return its plain result.
+
+        A lost connection is replaced and the unit run once more where that is safe
+        (``storage.call``); what still fails raises DatabaseUnavailable (503). A write
+        that may have been saved before its connection died makes every cached read
+        stale: its own invalidation would never run."""
         ctx = contextvars.copy_context()  # run_in_executor does not copy contextvars
         call = functools.partial(storage.call, fn, self.db, *args, **kwargs)
-        with DB_SESSION.labels(getattr(fn, "__name__", "other")).time():
-            return await asyncio.get_running_loop().run_in_executor(self.executor, ctx.run,
-                                                                    call)
+        try:
+            with DB_SESSION.labels(getattr(fn, "__name__", "other")).time():
+                return await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                                        ctx.run, call)
+        except storage.DatabaseUnavailable as exc:
+            if exc.maybe_committed:
+                await self.cache.invalidate(*EVERY_NAMESPACE)
+            raise
 
     async def offload(self, fn, *args):
         """Run blocking non-DB file I/O (logo files) off the event loop."""

@@ -7,6 +7,7 @@ from pony.orm import db_session
 from ..domain.errors import Conflict
 from ..domain.schemas import BrandIn, DeviceTypeIn, merge
 from .common import check_rack, ensure_unique_name, get_or_404, get_or_422, page
+from .connection import read_only
 
 
 def brand_dict(b) -> dict:
@@ -24,7 +25,7 @@ def device_type_dict(t) -> dict:
 
 # -- brands -------------------------------------------------------------------
 
-@db_session
+@read_only
 def list_brands(db, limit: int, offset: int, q: str | None = None) -> dict:
     query = db.Brand.select()
     if q:
@@ -33,7 +34,7 @@ def list_brands(db, limit: int, offset: int, q: str | None = None) -> dict:
     return page(query.order_by(lambda b: (b.name, b.id)), limit, offset, brand_dict)
 
 
-@db_session
+@read_only
 def get_brand(db, brand_id: int) -> dict:
     return brand_dict(get_or_404(db.Brand, brand_id, "brand"))
 
@@ -85,7 +86,7 @@ def _unreferenced(db, logo: str) -> str | None:
     return None
 
 
-@db_session
+@read_only
 def brand_exists(db, brand_id: int) -> bool:
     return db.Brand.exists(id=brand_id)
 
@@ -100,7 +101,7 @@ def _ensure_unique_model(db, brand, model: str, exclude_id: int | None = None) -
         raise Conflict(f"brand '{brand.name}' already has a model named '{clash.model}'")
 
 
-@db_session
+@read_only
 def list_device_types(db, limit: int, offset: int, q: str | None = None,
                       brand_id: int | None = None, category: str | None = None) -> dict:
     DeviceType = db.DeviceType
@@ -117,7 +118,7 @@ def list_device_types(db, limit: int, offset: int, q: str | None = None,
     return page(query, limit, offset, device_type_dict)
 
 
-@db_session
+@read_only
 def get_device_type(db, type_id: int) -> dict:
     return device_type_dict(get_or_404(db.DeviceType, type_id, "device type"))
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pony.orm import Database, Optional, PrimaryKey, Required, Set, db_session
+from pony.orm import Database, Optional, PrimaryKey, Required, Set
 
+from . import connection
+from .connection import read_only
 from .schema import SchemaStatus, classify, declared_kind
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -24,6 +26,9 @@ _COMPAT_UPSERT = ("INSERT INTO homerack_migration_compat (migration_id, kind) VA
 _COMPAT_SELECT = "SELECT migration_id, kind FROM homerack_migration_compat"
 
 log = logging.getLogger("homerack.schema")
+# Seconds libpq waits for a connection (when the URL does not say): an unreachable host
+# fails a unit of work in this time instead of the kernel's TCP timeout (minutes).
+CONNECT_TIMEOUT_S = 5
 
 
 class SchemaError(RuntimeError):
@@ -124,7 +129,10 @@ def bind_arguments(url: str) -> dict:
         # Pony resolves a relative filename against the calling module's directory;
         # resolve it against the working directory, as yoyo and users expect.
         return {"provider": "sqlite", "filename": str(Path(path).resolve()), "create_db": True}
-    return {"provider": "postgres", "dsn": url}
+    args = {"provider": "postgres", "dsn": url}
+    if "connect_timeout" not in parse_qs(parts.query):
+        args["connect_timeout"] = CONNECT_TIMEOUT_S
+    return args
 
 
 def open_database(url: str) -> Database:
@@ -138,7 +146,9 @@ def open_database(url: str) -> Database:
     """
     db = Database()
     define_entities(db)
+    connection.before_bind(db)
     db.bind(**bind_arguments(url))
+    connection.after_bind(db)
     pending = pending_migrations(db)
     if pending:
         raise SchemaError(
@@ -164,7 +174,7 @@ def _has_table(db: Database, name: str) -> bool:
     return db.select(sql, {"name": name})[0] > 0
 
 
-@db_session
+@read_only
 def schema_status(db: Database) -> SchemaStatus:
     """Applied vs shipped migrations and the recorded kinds. Read-only: workers never
     run DDL. A database without yoyo's table has every shipped migration pending."""
@@ -179,6 +189,7 @@ def schema_status(db: Database) -> SchemaStatus:
 _warned_ahead: set[tuple[str, ...]] = set()
 
 
+@read_only
 def pending_migrations(db: Database) -> list[str]:
     """Shipped migrations not yet applied. Raises SchemaError when this release cannot
     run on the database at all: no schema, or ahead by a migration not expand-only."""

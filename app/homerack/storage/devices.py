@@ -7,6 +7,7 @@ from pony.orm import db_session
 from ..domain.errors import ValidationFailed
 from ..domain.schemas import ConnectionIn, DeviceIn, merge
 from .common import check_rack, ensure_unique_name, get_or_404, get_or_422, page
+from .connection import read_only
 
 _DEVICE_FIELDS = {"outside": "position_u", "overlap": "position_u", "width": "device_type_id",
                   "depth": "device_type_id", "weight": "rack_id", "power": "rack_id"}
@@ -31,7 +32,7 @@ def _device_input(d) -> dict:
             "serial_number": d.serial_number, "management_url": d.management_url}
 
 
-@db_session
+@read_only
 def list_devices(db, limit: int, offset: int, q: str | None = None,
                  rack_id: int | None = None, device_type_id: int | None = None,
                  placed: bool | None = None) -> dict:
@@ -53,7 +54,7 @@ def list_devices(db, limit: int, offset: int, q: str | None = None,
     return page(query, limit, offset, device_dict)
 
 
-@db_session
+@read_only
 def get_device(db, device_id: int) -> dict:
     return device_dict(get_or_404(db.Device, device_id, "device"))
 
@@ -118,7 +119,7 @@ def _connection_input(c) -> dict:
             "cable_type": c.cable_type, "count": c.count, "label": c.label, "notes": c.notes}
 
 
-@db_session
+@read_only
 def list_connections(db, limit: int, offset: int, device_id: int | None = None,
                      rack_id: int | None = None, cable_type: str | None = None) -> dict:
     Connection = db.Connection
@@ -135,7 +136,7 @@ def list_connections(db, limit: int, offset: int, device_id: int | None = None,
     return page(query, limit, offset, connection_dict)
 
 
-@db_session
+@read_only
 def get_connection(db, connection_id: int) -> dict:
     return connection_dict(get_or_404(db.Connection, connection_id, "connection"))
 

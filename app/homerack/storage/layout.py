@@ -25,6 +25,7 @@ from ..domain.bom import (
 from ..domain.errors import Conflict, Problem, ValidationFailed
 from ..domain.optimizer import DeviceSpec, Link, RackSpec
 from .common import check_rack, get_or_404, rack_devices
+from .connection import read_only
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _label(d) -> dict:
             "category": t.category, "u_height": t.u_height, "position_u": d.position_u}
 
 
-@db_session
+@read_only
 def load_plan(db, rack_id: int, add_device_ids: Iterable[int] = ()) -> Plan:
     rack = get_or_404(db.Rack, rack_id, "rack")
     placed = rack_devices(db, rack)
@@ -153,21 +154,21 @@ def _rack_bom(db, rack_id: int) -> tuple[object, Bom]:
     return rack, bom
 
 
-@db_session
+@read_only
 def rack_bom(db, rack_id: int) -> dict:
     rack, bom = _rack_bom(db, rack_id)
     return {"rack_id": rack.id, "rack": rack.name, "width_in": rack.width_in,
             **asdict(bom), "stock_lengths_m": {k: list(v) for k, v in STOCK_LENGTHS_M.items()}}
 
 
-@db_session
+@read_only
 def rack_bom_csv(db, rack_id: int) -> tuple[str, str]:
     """The file name and the text of the BOM as CSV."""
     rack, bom = _rack_bom(db, rack_id)
     return csv_filename(rack.name), bom_csv(bom)
 
 
-@db_session
+@read_only
 def rack_elevation(db, rack_id: int, extra_ids: Iterable[int] = ()) -> dict:
     """The rack and the devices to draw: those in it and, for a proposal, unplaced ones."""
     rack = get_or_404(db.Rack, rack_id, "rack")

@@ -14,6 +14,7 @@ from .common import (
     page,
     rack_info,
 )
+from .connection import read_only
 
 _RACK_FIELDS = tuple(RackIn.model_fields)
 
@@ -27,7 +28,7 @@ _DETAIL_KEYS = ("id", "name", "position_u", "top_u", "locked", "access_frequency
                 "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
 
 
-@db_session
+@read_only
 def list_racks(db, limit: int, offset: int, q: str | None = None,
                location: str | None = None) -> dict:
     query = db.Rack.select()
@@ -77,7 +78,7 @@ _ROW_FIELDS = ("id", "name", "position_u", "locked", "access_frequency", "notes"
                "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
 
 
-@db_session
+@read_only
 def get_rack(db, rack_id: int) -> dict:
     """The rack with its placed devices (top first, like an elevation) and its utilization."""
     rack = get_or_404(db.Rack, rack_id, "rack")

@@ -9,6 +9,7 @@ from pony.orm import db_session
 
 from ..domain.errors import Conflict
 from ..domain.schemas import BrandIn, DeviceTypeFields, InventoryDoc, parse
+from .connection import read_only
 from .transfer import import_inventory
 
 
@@ -54,7 +55,7 @@ def load_demo(db) -> dict:
     return import_inventory(db, doc, replace=False)
 
 
-@db_session
+@read_only
 def demo_loaded(db, rack_name: str) -> bool:
     key = rack_name.lower()
     return db.Rack.exists(lambda r: r.name.lower() == key)

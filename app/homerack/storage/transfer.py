@@ -11,10 +11,11 @@ from ..domain.errors import Problem, Problems
 from ..domain.rules import layout_problems
 from ..domain.schemas import INVENTORY_VERSION, InventoryDoc
 from .common import placed, rack_devices, rack_info
+from .connection import read_only
 from .racks import rack_dict
 
 
-@db_session
+@read_only
 def export_inventory(db) -> dict:
     DeviceType, Device, Connection = db.DeviceType, db.Device, db.Connection
     types = DeviceType.select().prefetch(DeviceType.brand).order_by(lambda t: t.id)[:]

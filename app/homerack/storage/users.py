@@ -10,6 +10,7 @@ from .. import security
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.schemas import UserIn, UserPatch, parse
 from .common import get_or_404, page
+from .connection import read_only
 
 
 def user_dict(u) -> dict:
@@ -30,7 +31,7 @@ def authenticate(db, username: str, password: str) -> tuple[dict, int] | None:
     return user_dict(user), user.token_epoch
 
 
-@db_session
+@read_only
 def token_state(db, user_id: int) -> security.TokenState | None:
     """What a token of ``user_id`` is checked against; None if the user is gone."""
     user = db.User.get(id=user_id)
@@ -38,7 +39,7 @@ def token_state(db, user_id: int) -> security.TokenState | None:
                                                          user.active)
 
 
-@db_session
+@read_only
 def list_users(db, limit: int, offset: int, role: str | None = None) -> dict:
     query = db.User.select()
     if role:
@@ -46,7 +47,7 @@ def list_users(db, limit: int, offset: int, role: str | None = None) -> dict:
     return page(query.order_by(lambda u: u.username), limit, offset, user_dict)
 
 
-@db_session
+@read_only
 def get_user(db, user_id: int) -> dict:
     return user_dict(get_or_404(db.User, user_id, "user"))
 
@@ -106,7 +107,7 @@ def delete_user(db, user_id: int) -> None:
     user.delete()
 
 
-@db_session
+@read_only
 def find_user(db, username: str) -> dict:
     user = db.User.get(username=username.lower())
     if user is None:
