@@ -122,7 +122,7 @@ def test_users_add_change_role_reset_password_deactivate(signed_in, server, arti
     page.get_by_role("dialog").get_by_role("button", name="Deactivate").click()
     row.get_by_text("Deactivated").wait_for()
     assert api.get(user_url)["active"] is False
-    assert page.get_by_role("button", name=f"Reactivate {name}").is_visible()
+    page.get_by_role("button", name=f"Reactivate {name}").wait_for()  # re-rendered row
 
     # The API's refusal as it words it: the only active admin cannot demote themself.
     admins = [u for u in api.get("/api/users?role=admin")["items"] if u["active"]]
