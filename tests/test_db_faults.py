@@ -206,6 +206,19 @@ def _replacement(doc: dict) -> dict:
     return doc
 
 
+def _fault_inside_import(monkeypatch, fault) -> None:
+    """Inject ``fault`` once, in the middle of the import's transaction (its deletes and
+    some inserts sent, no COMMIT yet)."""
+    real = transfer.rack_devices
+    fire = once(fault)
+
+    def dying(db, rack):
+        fire()
+        return real(db, rack)
+
+    monkeypatch.setattr(transfer, "rack_devices", dying)
+
+
 def _inventory(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k != "exported_at"}
 
@@ -216,14 +229,7 @@ async def test_a_write_that_lost_its_connection_changes_nothing(faulty, monkeypa
     stays unreachable: 503, and not one of the deletes or inserts was kept."""
     api, server = faulty.api, faulty.server
     before = (await api.get("/api/export")).json
-    real = transfer.rack_devices
-    kill = once(server.go_down)
-
-    def dying(db, rack):
-        kill()
-        return real(db, rack)
-
-    monkeypatch.setattr(transfer, "rack_devices", dying)
+    _fault_inside_import(monkeypatch, server.go_down)
     answer = await api.post("/api/import", json=_replacement(before))
     server.allow_connections(True)
     assert answer.status_code == 503, answer.text
@@ -238,14 +244,7 @@ async def test_a_write_that_sent_no_commit_runs_once_more(faulty, monkeypatch):
     exactly once."""
     api, server = faulty.api, faulty.server
     before = (await api.get("/api/export")).json
-    real = transfer.rack_devices
-    kill = once(server.terminate)
-
-    def dying(db, rack):
-        kill()
-        return real(db, rack)
-
-    monkeypatch.setattr(transfer, "rack_devices", dying)
+    _fault_inside_import(monkeypatch, server.terminate)
     retries = counted("homerack_db_retries_total", operation="import_inventory")
     replacement = _replacement(before)
     answer = await api.post("/api/import", json=replacement)
