@@ -49,7 +49,7 @@ alerts:
 	bash scripts/promtool.sh check rules roles/prometheus/files/homerack-alerts.yml
 	bash scripts/promtool.sh test rules tests/prometheus/homerack-alerts.test.yml
 
-## site.yml in Molecule: scenarios default (Debian 12) and trixie (Debian 13), with timings.
+## site.yml in Molecule: the single-host shape on Debian 12 and 13, the cluster shape on Debian 12, with timings.
 molecule: venv
 	bash scripts/molecule.sh
 

@@ -5,13 +5,17 @@
                [--min-seconds 30] [--max-seconds 600] [--stop-file PATH] [--rate 10]
 
 Each client keeps one HTTP/1.1 keep-alive connection (reconnecting when the server has
-closed it, as browsers and urllib3 do, but never retrying a request) and loops over a mix
+closed it, as browsers and urllib3 do) and loops over a mix
 of reads and writes: list racks, read a rack, PATCH it, create a rack and delete it again,
 read /api/health. It runs at least --min-seconds and stops once --stop-file exists (or at
 --max-seconds). It prints one JSON summary: requests, failures (5xx, connection errors,
 timeouts: each listed with its time), the slowest request, and the versions /api/health
-reported in order. Exit 0 always: the caller decides what counts as a
-pass. Standard library only, so it runs anywhere.
+reported in order. A request is sent again only where a browser would send it again (RFC
+9112, 9.3.1): an idempotent one (GET, PUT, DELETE) whose reused keep-alive connection was
+closed or reset before any byte of an answer came back, as happens when nginx reloads and
+closes its idle connections while the request is on its way. It is sent once more on a new
+connection and counted in stale_connection_retries; any other error is a failure.
+Exit 0 always: the caller decides what counts as a pass. Standard library only, so it runs anywhere.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ import threading
 import time
 import urllib.parse
 
+IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+# How a closed keep-alive connection shows when a request was already on its way.
+STALE = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
+
 
 class Client:
     def __init__(self, url: str, host_header: str, timeout: float):
@@ -35,6 +43,7 @@ class Client:
         self.host_header = host_header or parts.netloc
         self.timeout = timeout
         self.conn: http.client.HTTPConnection | None = None
+        self.stale_retries = 0
 
     def request(self, method: str, path: str, token: str | None = None,
                 body: dict | None = None) -> tuple[int, bytes]:
@@ -47,6 +56,17 @@ class Client:
             headers["Content-Type"] = "application/json"
         if self.conn is not None and self.conn.sock is not None and self._dropped(self.conn.sock):
             self.close()  # the server closed the idle connection: reconnect, as browsers do
+        reused = self.conn is not None
+        try:
+            return self._send(method, path, data, headers)
+        except STALE:
+            if not (reused and method in IDEMPOTENT):
+                raise
+        self.stale_retries += 1  # closed under the request: once more, as browsers do
+        return self._send(method, path, data, headers)
+
+    def _send(self, method: str, path: str, data: bytes | None,
+              headers: dict) -> tuple[int, bytes]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -83,6 +103,7 @@ class Stats:
         self.slowest = {"seconds": 0.0}
         self.versions: list[str] = []
         self.kept_racks: list[int] = []
+        self.stale_retries = 0
 
     def record(self, started: float, method: str, path: str, outcome: str | int,
                elapsed: float, t0: float) -> None:
@@ -152,6 +173,8 @@ def run_client(n: int, args, token: str, rack_ids: list[int], stats: Stats, t0: 
         if delay > 0:
             stop.wait(delay)
     client.close()
+    with stats.lock:
+        stats.stale_retries += client.stale_retries
 
 
 def main() -> int:
@@ -219,6 +242,8 @@ def main() -> int:
         "requests_per_second": round(stats.requests / duration, 1),
         "failures": len(stats.failures),
         "failure_samples": stats.failures[:20],
+        # Idempotent requests sent again because their keep-alive connection closed under them.
+        "stale_connection_retries": stats.stale_retries,
         # Failure times, seconds after "started" (this machine's CLOCK_MONOTONIC): a caller
         # that stamps its own events with time.monotonic() can place them on the same axis.
         "started": round(t0, 3),

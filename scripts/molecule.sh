@@ -2,15 +2,19 @@
 # Run the Molecule scenarios (the whole site.yml on real systemd Debian hosts) and print how
 # long each took, with the cold converge and the idempotent re-run broken out.
 #
-#   scripts/molecule.sh [scenario ...]      default: default trixie
+#   scripts/molecule.sh [scenario[:distro] ...]   default: default default:trixie cluster
+#
+# A scenario is one shape of the site (default: one host; cluster: the tiers on separate
+# hosts); the distro (bookworm, the default, or trixie) picks the Debian release of its hosts
+# through MOLECULE_DISTRO, so each shape has one definition for every release.
 #
 # Builds the base images first (scripts/test-hosts.sh). Runs every scenario given, then fails
-# if any failed. Full logs: ${TMPDIR:-/tmp}/homerack-molecule-<scenario>.log
+# if any failed. Full logs: ${TMPDIR:-/tmp}/homerack-molecule-<scenario>-<distro>.log
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(default trixie)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(default default:trixie cluster)
 venv=${VENV:-.venv}
 export PATH="$(pwd)/$venv/bin:$PATH"
 # Molecule and Ansible write under the project otherwise; keep the tree clean.
@@ -18,7 +22,8 @@ export ANSIBLE_HOME=${ANSIBLE_HOME:-$HOME/.ansible}
 
 suites=()
 for s in "${scenarios[@]}"; do
-    case $s in trixie) suites+=(trixie) ;; *) suites+=(bookworm) ;; esac
+    distro=${s#*:}; [ "$distro" != "$s" ] || distro=bookworm
+    suites+=("$distro")
 done
 bash scripts/test-hosts.sh $(printf '%s\n' "${suites[@]}" | sort -u) || exit 1
 
@@ -28,10 +33,12 @@ now() { cut -d' ' -f1 /proc/uptime | cut -d. -f1; }
 failed=()
 summary=()
 for s in "${scenarios[@]}"; do
-    log=${TMPDIR:-/tmp}/homerack-molecule-$s.log
-    echo "=== molecule test -s $s (log: $log)" >&2
+    scenario=${s%%:*}
+    distro=${s#*:}; [ "$distro" != "$s" ] || distro=bookworm
+    log=${TMPDIR:-/tmp}/homerack-molecule-$scenario-$distro.log
+    echo "=== MOLECULE_DISTRO=$distro molecule test -s $scenario (log: $log)" >&2
     start=$(now)
-    molecule test -s "$s" 2>&1 | tee "$log"
+    MOLECULE_DISTRO=$distro molecule test -s "$scenario" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     total=$(( $(now) - start ))
     # The timer callback prints "Playbook run took ..." after each playbook; attribute each
