@@ -28,7 +28,7 @@ class LogoFileResource:
         if not is_logo_name(name):  # before the database: junk never reaches it
             raise falcon.HTTPNotFound(
                 description="no such logo; logos are /uploads/logos/<sha256>.<png|jpg|webp>")
-        logo = await self.rt.run(logos.fetch, name)
+        logo = await self.rt.run(logos.fetch_logo, name)
         if logo is None:
             raise NotFound("logo", name)
         digest = name.split(".", 1)[0]
