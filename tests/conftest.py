@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import falcon.testing
 import optimizer_hold
+import psycopg2
 import pytest
 from PIL import Image
 from scratch_db import pg_exec, scratch_database
@@ -25,7 +26,7 @@ from homerack.config import Config
 from homerack.domain import optimizer
 from homerack.storage.database import upgrade
 
-TABLES = ("connection", "device", "device_type", "rack", "brand", "app_user")
+TABLES = ("connection", "device", "device_type", "rack", "brand", "app_user", "logo")
 JWT_SECRET = "test-secret-" + "x" * 40
 
 
@@ -69,6 +70,29 @@ def add_test_users(url: str) -> None:
         conn.close()
     else:
         pg_exec(url, _ADD_TEST_USERS)
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    """Rows of ``sql`` read straight from the database (what the app stored)."""
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(urlsplit(url).path[1:])
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                    for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def logo_names(url: str) -> list[str]:
+    """The names of the stored logos, sorted."""
+    return [name for (name,) in query(url, "SELECT name FROM logo ORDER BY name")]
 
 
 def wipe(url: str, test_users: bool = True) -> None:

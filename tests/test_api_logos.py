@@ -11,6 +11,7 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
+from conftest import logo_names, query
 from homerack.image_end import image_end
 from homerack.uploads import MAX_ZERO_PADDING
 
@@ -91,6 +92,14 @@ async def brand(api):
     return await api.create("/api/brands", {"name": "Ubiquiti"})
 
 
+def stored_bytes(config, url: str) -> bytes:
+    """The bytes the database holds for the logo at ``url``."""
+    rows = query(config.database_url, "SELECT data FROM logo WHERE name = "
+                                      f"'{url.rsplit('/', 1)[1]}'")
+    assert len(rows) == 1, (url, rows)
+    return bytes(rows[0][0])
+
+
 async def _put(api, brand_id, data: bytes, content_type="image/png", **kw):
     return await api.put(f"/api/brands/{brand_id}/logo", body=data,
                          headers={"Content-Type": content_type}, **kw)
@@ -114,7 +123,7 @@ async def test_images_are_reencoded_and_stored_by_hash(api, config, brand, make,
     assert result.status_code == 200, result.text
     url = result.json["logo_url"]
     assert url.startswith("/uploads/logos/") and url.endswith(f".{ext}")
-    stored = (config.upload_dir / "logos" / url.rsplit("/", 1)[1]).read_bytes()
+    stored = stored_bytes(config, url)
     assert url.rsplit("/", 1)[1] == f"{hashlib.sha256(stored).hexdigest()}.{ext}"
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == fmt
@@ -124,6 +133,8 @@ async def test_images_are_reencoded_and_stored_by_hash(api, config, brand, make,
     assert (await api.get(f"/api/brands/{brand['id']}")).json["logo_url"] == url
     served = await api.get(url, role=None)
     assert served.status_code == 200 and served.content == stored
+    assert served.headers["content-type"] == {"png": "image/png", "jpg": "image/jpeg",
+                                              "webp": "image/webp"}[ext]
 
 
 async def test_logo_for_missing_brand_is_404(api):
@@ -134,19 +145,22 @@ async def test_viewer_cannot_upload(api, brand):
     assert (await _put(api, brand["id"], png(), role="viewer")).status_code == 403
 
 
-async def test_replacing_and_removing_logos_cleans_unused_files(api, config, brand):
+async def test_replacing_and_removing_logos_cleans_unused_rows(api, config, brand):
     other = await api.create("/api/brands", {"name": "Other"})
     first = (await _put(api, brand["id"], png((1, 2, 3)))).json["logo_url"]
-    await _put(api, other["id"], png((1, 2, 3)))  # same image: same file, shared
-    files = lambda: sorted(p.name for p in (config.upload_dir / "logos").glob("*"))  # noqa: E731
-    assert len(files()) == 1
+    await _put(api, other["id"], png((1, 2, 3)))  # same image: same row, shared
+    rows = lambda: logo_names(config.database_url)  # noqa: E731
+    assert rows() == [first.rsplit("/", 1)[1]]
     second = (await _put(api, brand["id"], png((9, 9, 9)))).json["logo_url"]
-    assert second != first and len(files()) == 2  # first is still used by "Other"
+    assert second != first and len(rows()) == 2  # first is still used by "Other"
+    assert (await api.get(first, role=None)).status_code == 200
     removed = await api.delete(f"/api/brands/{other['id']}/logo")
     assert removed.status_code == 200 and removed.json["logo_url"] is None
-    assert files() == [second.rsplit("/", 1)[1]]
+    assert rows() == [second.rsplit("/", 1)[1]]
+    assert (await api.get(first, role=None)).status_code == 404
     assert (await api.delete(f"/api/brands/{brand['id']}")).status_code == 204
-    assert files() == []
+    assert rows() == []
+    assert (await api.get(second, role=None)).status_code == 404
 
 
 # -- metadata: nothing of the uploader's survives the re-encode, byte for byte ---
@@ -215,8 +229,7 @@ async def test_all_metadata_is_dropped_byte_for_byte(api, config, brand, make, e
     assert original.count(b"<script>") >= 2  # the attack is really in the upload
     result = await _put(api, brand["id"], original, content_type="application/octet-stream")
     assert result.status_code == 200, result.text
-    stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1]
-              ).read_bytes()
+    stored = stored_bytes(config, result.json["logo_url"])
     assert b"<script>" not in stored and b"alert(" not in stored
     for carrier in _CARRIERS[ext]:
         assert carrier not in stored, carrier
@@ -233,8 +246,8 @@ async def test_exif_orientation_is_applied_before_it_is_dropped(api, config, bra
     out = io.BytesIO()
     Image.new("RGB", (60, 20), (200, 0, 0)).save(out, "JPEG", exif=exif.tobytes())
     result = await _put(api, brand["id"], out.getvalue(), content_type="image/jpeg")
-    stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1])
-    with Image.open(stored) as image:
+    stored = stored_bytes(config, result.json["logo_url"])
+    with Image.open(io.BytesIO(stored)) as image:
         assert image.size == (20, 60)
 
 
@@ -350,14 +363,12 @@ HOSTILE = {
 async def branded(api, config, brand) -> dict:
     """The brand with a logo already: a refused upload must leave it as it was."""
     url = (await _put(api, brand["id"], png((5, 5, 5)))).json["logo_url"]
-    files = sorted(p.name for p in (config.upload_dir / "logos").iterdir())
-    return {"id": brand["id"], "url": url, "files": files}
+    return {"id": brand["id"], "url": url, "rows": logo_names(config.database_url)}
 
 
 async def _unchanged(api, config, branded) -> None:
     assert (await api.get(f"/api/brands/{branded['id']}")).json["logo_url"] == branded["url"]
-    # No new file, no temporary file left behind.
-    assert sorted(p.name for p in (config.upload_dir / "logos").iterdir()) == branded["files"]
+    assert logo_names(config.database_url) == branded["rows"]  # no new row
 
 
 @pytest.mark.parametrize("case", HOSTILE)
@@ -397,8 +408,7 @@ async def test_payloads_inside_metadata_are_stored_as_the_picture_alone(
     # would refuse ordinary logos), and the re-encode drops what rode along.
     result = await _put(api, brand["id"], data, content_type="image/png")
     assert result.status_code == 200, (case, result.text)
-    stored = (config.upload_dir / "logos" / result.json["logo_url"].rsplit("/", 1)[1]
-              ).read_bytes()
+    stored = stored_bytes(config, result.json["logo_url"])
     for payload in payloads:
         assert payload in data and payload not in stored, (case, payload)
     with Image.open(io.BytesIO(stored)) as image:

@@ -100,8 +100,8 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert run(monkeypatch, "db", "status") == 3  # an empty database: everything pending
     assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
-    assert ("applied 3 migration(s): 0001_initial, 0002_device_serial_and_url, "
-            "0003_user_token_epoch" in capsys.readouterr().out)
+    assert ("applied 4 migration(s): 0001_initial, 0002_device_serial_and_url, "
+            "0003_user_token_epoch, 0004_logo_blobs" in capsys.readouterr().out)
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
     assert run(monkeypatch, "db", "status") == 0
@@ -110,7 +110,7 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
 def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
     with scratch_database(postgres_admin_dsn, "homerack_fresh") as url:
         assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url",
-                                "0003_user_token_epoch"]
+                                "0003_user_token_epoch", "0004_logo_blobs"]
         assert upgrade(url) == []
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 from prometheus_client import REGISTRY
 from test_runtime_redis import REDIS_URL, app_with, closed_port_url, redis_db  # noqa: F401
 
-from conftest import Api, png
+from conftest import Api, png, query
 from homerack.api import brands, compute
 from homerack.api.runtime import DECODE_QUEUE, DECODE_THREADS
 from homerack.cache import Redis
@@ -253,9 +253,9 @@ async def test_logo_decoding_has_its_own_bounded_pool(api, config, monkeypatch):
     assert [(await u).status_code for u in uploads] == [200] * len(uploads)
     # The refused upload's (black) image was never stored, nor its brand's logo set.
     assert (await api.get(paths[0].removesuffix("/logo"))).json["logo_url"] is None
-    stored = list((config.upload_dir / "logos").iterdir())
+    stored = query(config.database_url, "SELECT data FROM logo")
     assert len(stored) == 1
-    with Image.open(io.BytesIO(stored[0].read_bytes())) as image:
+    with Image.open(io.BytesIO(bytes(stored[0][0]))) as image:
         assert image.getpixel((0, 0)) == (200, 30, 30)
 
 

@@ -18,7 +18,7 @@ from pony.orm import db_session
 from prometheus_client import REGISTRY
 from scratch_db import pg_exec, scratch_database
 
-from conftest import JWT_SECRET, Api, add_test_users
+from conftest import JWT_SECRET, Api, add_test_users, png
 from homerack import storage
 from homerack.api.app import create_app
 from homerack.config import Config
@@ -188,6 +188,25 @@ async def test_an_unreachable_database_is_503_logged_as_json_and_recovers(faulty
     assert [a.status_code for a in answers] == [200] * len(READS)
     assert (await api.get("/api/health/ready", role=None)).status_code == 200
     assert (await api.get("/api/racks", params={"q": "Lost"})).json["total"] == 0
+
+
+async def test_a_logo_read_without_the_database_is_503(faulty):
+    api, server = faulty.api, faulty.server
+    brand = (await api.get("/api/brands")).json["items"][0]
+    url = (await api.put(f"/api/brands/{brand['id']}/logo", body=png(),
+                         headers={"Content-Type": "image/png"})).json["logo_url"]
+    assert (await api.get(url, role=None)).status_code == 200
+    unavailable = counted("homerack_db_unavailable_total", operation="fetch_logo")
+    server.go_down()
+    try:
+        answer = await api.get(url, role=None)
+    finally:
+        server.allow_connections(True)
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "2"
+    assert "cache-control" not in answer.headers  # never cached as the logo
+    assert answer.json == {"title": "Service Unavailable",
+                           "description": "the database is unavailable; retry shortly"}
+    assert counted("homerack_db_unavailable_total", operation="fetch_logo") == unavailable + 1
 
 
 def _replacement(doc: dict) -> dict:

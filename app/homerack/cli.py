@@ -1,4 +1,5 @@
-"""The ``homerack`` command: serve, db upgrade/status, user add, catalog load, demo.
+"""The ``homerack`` command: serve, db upgrade/status, user add, catalog load, demo,
+logos import.
 
 Exit codes: 0 success, 1 error (cannot connect, invalid input, ...), 2 configuration
 error. ``homerack db status`` tells deploy tools whether this release can run on the
@@ -186,6 +187,28 @@ def cmd_demo(args, config) -> int:
     return 0
 
 
+def cmd_logos_import(args, config) -> int:
+    """Logo files of a release that kept them on disk, into the database (the deploy runs
+    it after ``db upgrade``; a restore of an older backup set, on the set's copy)."""
+    from pathlib import Path
+
+    from .storage import call, logos
+
+    directory = Path(args.directory) if args.directory else config.upload_dir / "logos"
+    if not directory.is_dir():
+        print(f"no logo files to import: {directory} does not exist")
+        return 0
+    counts = call(logos.import_files, _db(config), directory)
+    # The deploy's changed_when looks for "imported 0 ".
+    print(f"imported {counts['imported']} logo(s) from {directory} "
+          f"({counts['present']} already in the database, {counts['missing']} referenced "
+          f"but not found there, {counts['damaged']} not matching their name)")
+    if counts["missing"] or counts["damaged"]:
+        print("homerack: warning: some brands refer to logos that could not be imported; "
+              "they show no logo until one is uploaded again", file=sys.stderr)
+    return 0
+
+
 def version_line() -> str:
     """``homerack 0.1.0`` plus the deployed release id when release.json is there."""
     current = release.current()
@@ -230,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="load a demo homelab (catalog included)").set_defaults(
         func=cmd_demo)
+
+    logos = sub.add_parser("logos", help="brand logos").add_subparsers(dest="logos",
+                                                                       required=True)
+    imp = logos.add_parser(
+        "import", help="copy the logo files brands refer to into the database (idempotent; "
+        "the files stay)")
+    imp.add_argument("directory", nargs="?",
+                     help="where the files are (default: $HOMERACK_UPLOAD_DIR/logos)")
+    imp.set_defaults(func=cmd_logos_import)
     return parser
 
 

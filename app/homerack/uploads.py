@@ -7,19 +7,16 @@ PHP, appended after the image's end) is refused with a 422 instead: the end is f
 from the format's own structure (:func:`image_end.image_end`), and anything after it
 but a short run of zero bytes (padding some writers add, which carries nothing) is
 refused before the pixels are decoded. The file name
-is the SHA-256 of the re-encoded bytes, so identical logos share one file and a
-URL never changes meaning. Storage sits behind :class:`LogoStore` so several app
-hosts can later share one store.
+is the SHA-256 of the re-encoded bytes, so identical logos share one stored copy and a
+URL never changes meaning. The bytes live in the database (``storage/logos.py``), so every
+app host serves the same logos and a database backup holds them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
-from pathlib import Path
-from typing import Protocol
+import re
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -30,6 +27,9 @@ FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_SIDE_PX = 4096
 MAX_PIXELS = MAX_SIDE_PX * MAX_SIDE_PX
 URL_PREFIX = "/uploads/logos/"
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+# The only names a logo has: its SHA-256 and the extension of its format.
+_NAME = re.compile(r"[0-9a-f]{64}\.(?:png|jpg|webp)")
 _TOO_BIG = f"at most {MAX_SIDE_PX} px per side ({MAX_PIXELS} pixels)"
 # Zero bytes after the image's end that are tolerated: some writers pad a file to an
 # alignment with a few 0x00 bytes, which carry nothing. Any other byte, or a longer run,
@@ -109,39 +109,21 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), FORMATS[fmt]
 
 
-class LogoStore(Protocol):
-    def save(self, data: bytes, ext: str) -> str:
-        """Store sanitized bytes; return the public URL path."""
-
-    def delete(self, url: str) -> None:
-        """Remove a stored logo (missing files are fine)."""
+def logo_name(data: bytes, ext: str) -> str:
+    """The stored name of sanitized bytes: ``<sha256>.<ext>``."""
+    return f"{hashlib.sha256(data).hexdigest()}.{ext}"
 
 
-class LocalLogoStore:
-    """Logos as files under ``<upload_dir>/logos`` (nginx serves ``/uploads/``)."""
+def is_logo_name(name: str) -> bool:
+    """Whether ``name`` can be a logo's name (anything else is never looked up)."""
+    return _NAME.fullmatch(name) is not None
 
-    def __init__(self, upload_dir: Path):
-        self.directory = Path(upload_dir) / "logos"
 
-    def save(self, data: bytes, ext: str) -> str:
-        name = f"{hashlib.sha256(data).hexdigest()}.{ext}"
-        target = self.directory / name
-        if not target.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            # Write then rename: readers never see a half-written file.
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".upload-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        return URL_PREFIX + name
+def media_type(name: str) -> str:
+    return MEDIA_TYPES[name.rsplit(".", 1)[1]]
 
-    def delete(self, url: str) -> None:
-        if url.startswith(URL_PREFIX):
-            name = url.removeprefix(URL_PREFIX)
-            if "/" not in name and not name.startswith("."):
-                (self.directory / name).unlink(missing_ok=True)
+
+def name_of_url(url: str) -> str | None:
+    """The logo name in a brand's logo URL, None for anything else."""
+    name = url.removeprefix(URL_PREFIX)
+    return name if url.startswith(URL_PREFIX) and is_logo_name(name) else None

@@ -11,7 +11,6 @@ import orjson
 from ..config import Config, load_config
 from ..logs import RequestIdMiddleware
 from ..metrics import MetricsMiddleware, MetricsResource
-from ..uploads import LocalLogoStore, LogoStore
 from . import (
     auth,
     brands,
@@ -21,6 +20,7 @@ from . import (
     health,
     layout,
     limits,
+    logos,
     racks,
     transfer,
     ui,
@@ -56,8 +56,7 @@ def _loads(text: str):
     return doc
 
 
-def create_app(config: Config | None = None, logo_store: LogoStore | None = None
-               ) -> falcon.asgi.App:
+def create_app(config: Config | None = None) -> falcon.asgi.App:
     """Build the ASGI app. Nothing here touches the database: per-worker resources
     (DB binding, thread pool) are created in the lifespan startup, after the fork."""
     config = config or load_config()
@@ -86,7 +85,7 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
         *health.routes(rt),
         ("/api/auth/login", auth.LoginResource(rt), None),
         ("/api/auth/me", auth.MeResource(rt), None),
-        *brands.routes(rt, logo_store or LocalLogoStore(config.upload_dir)),
+        *brands.routes(rt),
         *device_types.routes(rt),
         *racks.routes(rt),
         *layout.routes(rt),
@@ -99,11 +98,8 @@ def create_app(config: Config | None = None, logo_store: LogoStore | None = None
     for path, resource, suffix in routes:
         app.add_route(path, resource, suffix=suffix)
     openapi.document = build(routes)
-    # The web UI (not part of the API document); nginx serves it from disk in production.
-    for path, resource, suffix in ui.routes():
+    # Files, not part of the API document: the web UI (nginx serves it from disk in
+    # production) and the brand logos (from the database; nginx caches them).
+    for path, resource, suffix in (*ui.routes(), *logos.routes(rt)):
         app.add_route(path, resource, suffix=suffix)
-
-    # Dev convenience; in production nginx serves /uploads/ straight from disk.
-    config.upload_dir.mkdir(parents=True, exist_ok=True)
-    app.add_static_route("/uploads", str(config.upload_dir.resolve()))
     return app

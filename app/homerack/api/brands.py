@@ -7,9 +7,10 @@ import falcon
 from ..domain.errors import NotFound
 from ..domain.schemas import Brand, BrandIn
 from ..storage import catalog
-from ..uploads import sanitize_image
-from .common import CATALOG_WRITE, Crud, CrudResource, Filter
+from ..uploads import logo_name, sanitize_image
+from .common import CATALOG_WRITE, Crud, Filter, crud_routes
 
+# Deleting a brand also deletes its logo when no other brand shares it (same transaction).
 CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
             catalog.get_brand, catalog.update_brand, catalog.delete_brand,
             (Filter("q", str, "name contains (case-insensitive)"),),
@@ -29,9 +30,8 @@ class LogoResource:
                       "response": Brand},
     }
 
-    def __init__(self, rt, store):
+    def __init__(self, rt):
         self.rt = rt
-        self.store = store
 
     async def on_put(self, req, resp, id: int) -> None:
         limit = self.rt.config.max_logo_bytes
@@ -44,36 +44,18 @@ class LogoResource:
         if len(data) > limit:
             raise falcon.HTTPContentTooLarge(description=f"the logo exceeds {limit} bytes")
         clean, ext = await self.rt.decoder.run(sanitize_image, data)
-        url = await self.rt.offload(self.store.save, clean, ext)
-        resp.media = await self._set(id, url)
+        resp.media = await self._set(id, (logo_name(clean, ext), clean))
 
     async def on_delete(self, req, resp, id: int) -> None:
         resp.media = await self._set(id, None)
 
-    async def _set(self, brand_id: int, url: str | None) -> dict:
-        brand, unused = await self.rt.run(catalog.set_logo, brand_id, url)
+    async def _set(self, brand_id: int, logo: tuple[str, bytes] | None) -> dict:
+        brand = await self.rt.run(catalog.set_logo, brand_id, logo)
         # Rack details and device lists carry logo_url: they go stale with the brand.
         await self.rt.cache.invalidate(*CATALOG_WRITE)
-        if unused:
-            await self.rt.offload(self.store.delete, unused)
         return brand
 
 
-class BrandResource(CrudResource):
-    """Deleting a brand also removes its logo file when no other brand shares it."""
-
-    def __init__(self, rt, store):
-        super().__init__(rt, CRUD)
-        self.store = store
-
-    async def on_delete_item(self, req, resp, id: int) -> None:
-        unused = await self._write(catalog.delete_brand, id)
-        if unused:
-            await self.rt.offload(self.store.delete, unused)
-        resp.status = falcon.HTTP_204
-
-
-def routes(rt, store) -> list[tuple]:
-    brands = BrandResource(rt, store)
-    return [("/api/brands", brands, None), ("/api/brands/{id:int}", brands, "item"),
-            ("/api/brands/{id:int}/logo", LogoResource(rt, store), None)]
+def routes(rt) -> list[tuple]:
+    return [*crud_routes(rt, "/api/brands", CRUD),
+            ("/api/brands/{id:int}/logo", LogoResource(rt), None)]

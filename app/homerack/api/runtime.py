@@ -117,5 +117,5 @@ class Runtime:
             raise
 
     async def offload(self, fn, *args):
-        """Run blocking non-DB file I/O (logo files) off the event loop."""
+        """Run blocking non-DB work (decoding an import document) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

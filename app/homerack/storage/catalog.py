@@ -6,6 +6,7 @@ from pony.orm import db_session
 
 from ..domain.errors import Conflict
 from ..domain.schemas import BrandIn, DeviceTypeIn, merge
+from . import logos
 from .common import check_rack, ensure_unique_name, get_or_404, get_or_422, page
 from .connection import read_only
 
@@ -57,8 +58,8 @@ def update_brand(db, brand_id: int, patch: dict) -> dict:
 
 
 @db_session
-def delete_brand(db, brand_id: int) -> str | None:
-    """Delete a brand that no device type uses; returns its logo name for cleanup."""
+def delete_brand(db, brand_id: int) -> None:
+    """Delete a brand that no device type uses, and its logo unless another brand shares it."""
     brand = get_or_404(db.Brand, brand_id, "brand")
     used = brand.device_types.count()
     if used:
@@ -66,24 +67,19 @@ def delete_brand(db, brand_id: int) -> str | None:
                        "delete or reassign them first")
     logo = brand.logo
     brand.delete()
-    return _unreferenced(db, logo)
+    logos.release(db, logo)
 
 
 @db_session
-def set_logo(db, brand_id: int, logo_url: str | None) -> tuple[dict, str | None]:
-    """Point the brand at a new logo (None removes it); returns the old logo if now unused."""
+def set_logo(db, brand_id: int, logo: tuple[str, bytes] | None) -> dict:
+    """Give the brand the logo ``(name, sanitized bytes)``, or none; the old logo goes
+    unless another brand shares it (logos are content-addressed). One transaction."""
     brand = get_or_404(db.Brand, brand_id, "brand")
     old = brand.logo
-    brand.logo = logo_url or ""
-    db.flush()
-    return brand_dict(brand), _unreferenced(db, old) if old != brand.logo else None
-
-
-def _unreferenced(db, logo: str) -> str | None:
-    # Logos are content-addressed, so two brands can share one file.
-    if logo and not db.Brand.exists(logo=logo):
-        return logo
-    return None
+    brand.logo = logos.keep(db, *logo) if logo else ""
+    if old != brand.logo:
+        logos.release(db, old)
+    return brand_dict(brand)
 
 
 @read_only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -119,6 +120,14 @@ def define_entities(db: Database) -> None:
         role = Required(str, 16)
         active = Required(bool, default=True)
         token_epoch = Required(int, default=0)  # 0003: bumped to revoke the user's tokens
+
+    class Logo(db.Entity):  # 0004: brand logos, shared by every brand with the same bytes
+        _table_ = "logo"
+        name = PrimaryKey(str, 80)  # <sha256>.<ext>, the last part of brand.logo
+        media_type = Required(str, 32)
+        size = Required(int)
+        data = Required(bytes)
+        created_at = Required(datetime)
 
 
 def bind_arguments(url: str) -> dict:

@@ -8,11 +8,13 @@
     homerack-backup metrics [--result R]   write the node exporter's textfile metrics
 
 A set is a directory homerack-YYYYmmddTHHMMSSZ holding database.dump (pg_dump custom
-format), uploads/ (the logo files) and manifest.json (time, release, schema, row counts,
-sha256 and size of every file). It is written as .incomplete-* and renamed only once
-pg_restore has read the dump back and every checksum matches, so a directory named
-homerack-* is always a complete set. Settings come from the environment (the unit sets them).
-Standard library only: it runs with the system's python3 on the database host.
+format; the brand logos are a table in it) and manifest.json (time, release, schema, row
+counts, sha256 and size of every file). Sets taken before the logos moved into the
+database also hold uploads/ (the logo files); verify and list still read them. A set is
+written as .incomplete-* and renamed only once pg_restore has read the dump back and every
+checksum matches, so a directory named homerack-* is always a complete set. Settings come
+from the environment (the unit sets them). Standard library only: it runs with the
+system's python3 on the database host.
 """
 
 import argparse
@@ -31,9 +33,6 @@ from pathlib import Path
 
 BACKUP_DIR = Path(os.environ.get("HOMERACK_BACKUP_DIR", "/var/backups/homerack"))
 DATABASE = os.environ.get("HOMERACK_BACKUP_DATABASE", "homerack")
-# "" = no uploads on this host (a database host without the app).
-_uploads = os.environ.get("HOMERACK_BACKUP_UPLOADS", "/var/lib/homerack/uploads")
-UPLOADS = Path(_uploads) if _uploads else None
 RETENTION_DAYS = int(os.environ.get("HOMERACK_BACKUP_RETENTION_DAYS", "7"))
 _textfile = os.environ.get("HOMERACK_BACKUP_TEXTFILE_DIR", "/var/lib/prometheus/node-exporter")
 TEXTFILE_DIR = Path(_textfile) if _textfile else None
@@ -135,31 +134,6 @@ def set_time(set_dir: Path) -> dt.datetime:
     return dt.datetime.strptime(set_dir.name[len(PREFIX):], STAMP).replace(tzinfo=dt.UTC)
 
 
-def copy_uploads(dest_dir: Path) -> int:
-    """Copy the logo files; a missing or unreadable directory fails the run (a backup
-    without its logos must not look good). Hidden files are the app's uploads in progress;
-    a logo deleted meanwhile is simply not in the set (the dump was taken first)."""
-    if not UPLOADS.is_dir():
-        raise BackupError(f"the uploads directory {UPLOADS} does not exist")
-
-    def unreadable(exc: OSError) -> None:
-        raise BackupError(f"cannot read the uploads: {exc}")
-
-    copied = 0
-    for root, dirs, names in os.walk(UPLOADS, onerror=unreadable):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(n for n in names if not n.startswith(".")):
-            src = Path(root) / name
-            dest = dest_dir / src.relative_to(UPLOADS)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(src, dest)
-            except FileNotFoundError:
-                continue
-            copied += 1
-    return copied
-
-
 def locked() -> int:
     """One run at a time (a manual run beside the timer's): an exclusive lock on the dir."""
     fd = os.open(BACKUP_DIR, os.O_RDONLY)
@@ -179,18 +153,15 @@ def run(_args) -> None:
     lock = locked()
     work = Path(tempfile.mkdtemp(prefix=INCOMPLETE, dir=BACKUP_DIR))
     try:
-        # The database first: logo files are content-addressed and only ever added, so
-        # uploads copied after the dump hold every logo the dump refers to.
         dump = work / "database.dump"
         subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                         "--lock-wait-timeout=60s", f"--file={dump}", DATABASE],
                        check=True, capture_output=True, text=True)
         counts, applied = row_counts(), schema()
-        log(f"dumped database {DATABASE}: {sum(counts.values())} rows in {len(counts)} tables")
-        logos = copy_uploads(work / "uploads") if UPLOADS is not None else 0
-        log(f"copied {logos} uploaded files from {UPLOADS}")
+        log(f"dumped database {DATABASE}: {sum(counts.values())} rows in {len(counts)} tables "
+            f"({counts.get('logo', 0)} logos)")
         manifest = {
-            "format": 1,
+            "format": 2,  # 1 also listed "uploads", the logo files copied into uploads/
             "name": name,
             "time": now.isoformat(timespec="seconds"),
             "host": os.uname().nodename,
@@ -198,7 +169,6 @@ def run(_args) -> None:
             "release": release(),
             "schema": applied,
             "rows": counts,
-            "uploads": logos,
             "files": {str(p.relative_to(work)): {"sha256": sha256(p), "bytes": p.stat().st_size}
                       for p in files_of(work)},
         }
@@ -238,7 +208,8 @@ def list_sets(_args) -> None:
         m = manifest_of(s)
         age = now - set_time(s)
         print(f"{s.name}  {age.days}d{age.seconds // 3600:02d}h  {size_of(m):>12} bytes  "
-              f"release {m['release']}  rows {sum(m['rows'].values())}  uploads {m['uploads']}")
+              f"release {m['release']}  rows {sum(m['rows'].values())}  "
+              f"logos {m['rows'].get('logo', m.get('uploads', 0))}")
 
 
 def verify(args) -> None:
