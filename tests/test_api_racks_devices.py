@@ -335,6 +335,39 @@ async def test_concurrent_placements_cannot_both_take_a_unit(api, lab):
     assert len(at_six) == 1
 
 
+async def test_patches_of_other_fields_of_a_device_meanwhile_do_not_conflict(
+        api, lab, monkeypatch):
+    """The device panel's Unlock then "Remove from rack", clicked before the first answer:
+    the removal read the device (locked), the unlock committed, and the removal's write
+    (Pony's optimistic check on every column it had read) answered 409. Both apply."""
+    import asyncio
+    import threading
+
+    from homerack.storage import devices
+
+    srv = lab["srv"]["id"]
+    assert (await api.patch(f"/api/devices/{srv}", json={"locked": True})).status_code == 200
+    read, resume = threading.Event(), threading.Event()
+    merge = devices.merge
+
+    def held_merge(model, current, patch):
+        if "rack_id" in patch and not read.is_set():  # the removal, on its first read
+            read.set()
+            resume.wait(5)
+        return merge(model, current, patch)
+
+    monkeypatch.setattr(devices, "merge", held_merge)
+    removal = asyncio.ensure_future(api.patch(f"/api/devices/{srv}",
+                                              json={"rack_id": None, "position_u": None}))
+    assert await asyncio.to_thread(read.wait, 5)
+    unlock = await api.patch(f"/api/devices/{srv}", json={"locked": False})
+    resume.set()
+    removed = await removal
+    assert (unlock.status_code, removed.status_code) == (200, 200), removed.text
+    stored = (await api.get(f"/api/devices/{srv}")).json
+    assert (stored["rack_id"], stored["position_u"], stored["locked"]) == (None, None, False)
+
+
 @pytest.mark.parametrize(("method", "path", "body", "status"), [
     ("GET", "/api/racks/3000000000", None, 404),
     ("GET", "/api/racks/99999999999999999999", None, 404),

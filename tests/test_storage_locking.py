@@ -55,3 +55,23 @@ def test_two_concurrent_demotions_leave_one_admin(pg, monkeypatch, change):
     assert outcomes == ["done", "refused"]
     admins = users.list_users(pg, 50, 0, role="admin")["items"]
     assert [u["active"] for u in admins].count(True) == 1
+
+
+def test_a_unit_whose_rows_keep_changing_is_a_conflict_after_its_last_run():
+    from pony.orm.core import OptimisticCheckError
+
+    runs = []
+
+    def tripping(db, trips):
+        runs.append(db)
+        if len(runs) <= trips:
+            raise OptimisticCheckError("Object Device[1] was updated outside of current "
+                                       "transaction")
+        return "saved"
+
+    assert storage.call(tripping, "db", storage.ISOLATION_ATTEMPTS - 1) == "saved"
+    assert len(runs) == storage.ISOLATION_ATTEMPTS
+    runs.clear()
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        storage.call(tripping, "db", storage.ISOLATION_ATTEMPTS)
+    assert len(runs) == storage.ISOLATION_ATTEMPTS

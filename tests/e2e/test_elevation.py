@@ -284,12 +284,16 @@ def test_device_panel_edit_lock_remove_delete(signed_in, server):
     stored = client.get(f"/api/devices/{dev['id']}")
     assert (stored["name"], stored["access_frequency"]) == (renamed, "daily")
 
-    panel.get_by_role("button", name="Lock").click()
-    panel.get_by_role("button", name="Unlock").wait_for()
+    # exact: a name is matched as a substring otherwise, and "Unlock" contains "Lock" (the
+    # wait after Unlock returned at once, and Remove raced the unlock's PATCH).
+    lock, unlock = (panel.get_by_role("button", name=n, exact=True) for n in ("Lock", "Unlock"))
+    lock.click()
+    unlock.wait_for()
     assert client.get(f"/api/devices/{dev['id']}")["locked"] is True
     assert block(page, dev).get_attribute("aria-label").endswith(", locked")
-    panel.get_by_role("button", name="Unlock").click()
-    panel.get_by_role("button", name="Lock").wait_for()
+    unlock.click()
+    lock.wait_for()
+    assert client.get(f"/api/devices/{dev['id']}")["locked"] is False
 
     panel.get_by_role("button", name="Remove from rack").click()
     block(page, dev).wait_for(state="detached")

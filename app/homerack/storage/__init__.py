@@ -32,13 +32,25 @@ log = logging.getLogger("homerack.db")
 # Pause before the one retry: long enough for a terminated backend's replacement or a
 # blip to pass, short enough that a request held by it stays well under a second.
 RETRY_PAUSE_S = 0.25
+# Runs of a unit of work whose rows other transactions keep changing under it, before
+# the request answers 409: one change racing another (two clicks) needs two.
+ISOLATION_ATTEMPTS = 3
+_CONFLICT = ("the change conflicts with existing data (a duplicate name, or a record "
+             "that was changed meanwhile): ")
 
 
 def call(fn, db, *args, **kwargs):
     """Run one unit of work in this (DB pool) thread.
 
-    A constraint that fires at commit (e.g. two clients creating the same name at once),
-    or a row another transaction changed under this one (Pony's optimistic check),
+    A row another transaction changed between this unit's read and its write (Pony's
+    optimistic check: the UPDATE's WHERE names every column the unit had read) rolls the
+    unit back before its COMMIT, and it runs again on the fresh row, up to
+    ISOLATION_ATTEMPTS times in all. A unit reads, merges and validates in its own
+    transaction, so running it again applies the same change after the other one: a
+    PATCH of a device's ``locked`` racing a PATCH of its ``rack_id`` (the device panel's
+    Unlock, then Remove from rack, clicked quickly) both apply, instead of the second
+    answering 409 though they do not clash. What still trips after the last run, and a
+    constraint that fires at commit (e.g. two clients creating the same name at once),
     becomes a Conflict, not a server error.
 
     A lost connection (PostgreSQL restarted, the backend terminated, the network reset)
@@ -51,15 +63,22 @@ def call(fn, db, *args, **kwargs):
     """
     operation = getattr(fn, "__name__", "other")
     reads = getattr(fn, "read_only", False)
-    for attempt in (1, 2):
+    attempt = isolation_attempt = 1
+    while True:
         start_unit()
         try:
             return fn(db, *args, **kwargs)
-        except (TransactionIntegrityError, IntegrityError, OptimisticCheckError,
-                UnrepeatableReadError) as exc:
-            raise Conflict("the change conflicts with existing data (a duplicate name, or "
-                           "a record that was changed meanwhile): "
-                           f"{exc.__class__.__name__}") from None
+        except (OptimisticCheckError, UnrepeatableReadError) as exc:
+            # Raised before the COMMIT (at a flush): nothing of the unit was saved.
+            if isolation_attempt < ISOLATION_ATTEMPTS and not commit_sent():
+                isolation_attempt += 1
+                log.info("a row changed under %s; running it again on the fresh data",
+                         operation, extra={"operation": operation,
+                                           "error": exc.__class__.__name__})
+                continue
+            raise Conflict(_CONFLICT + exc.__class__.__name__) from None
+        except (TransactionIntegrityError, IntegrityError) as exc:
+            raise Conflict(_CONFLICT + exc.__class__.__name__) from None
         except Exception as exc:
             if not connection_lost(exc):
                 raise
@@ -67,6 +86,7 @@ def call(fn, db, *args, **kwargs):
             maybe_committed = not reads and commit_sent()
             reason = describe(exc)
             if attempt == 1 and not maybe_committed:
+                attempt += 1
                 DB_RETRIES.labels(operation).inc()
                 log.warning("no database connection in %s; running it once more on a fresh "
                             "connection", operation,
@@ -76,4 +96,3 @@ def call(fn, db, *args, **kwargs):
             DB_UNAVAILABLE.labels(operation).inc()
             raise DatabaseUnavailable(operation, "read" if reads else "write",
                                       maybe_committed, reason) from exc
-    raise AssertionError("unreachable")  # pragma: no cover
