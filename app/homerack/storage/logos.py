@@ -54,13 +54,6 @@ def release(db, url: str) -> None:
         db.execute("DELETE FROM logo WHERE name = $name", {"name": name})
 
 
-def release_unused(db) -> None:
-    """Remove every logo no brand refers to (after a whole inventory was replaced)."""
-    db.flush()
-    db.execute("DELETE FROM logo WHERE $prefix || name NOT IN (SELECT logo FROM brand)",
-               {"prefix": URL_PREFIX})
-
-
 @read_only
 def fetch_logo(db, name: str) -> dict | None:
     """The logo's bytes and media type, None when there is no such logo."""

@@ -10,7 +10,6 @@ from .. import __version__
 from ..domain.errors import Problem, Problems
 from ..domain.rules import layout_problems
 from ..domain.schemas import INVENTORY_VERSION, InventoryDoc
-from . import logos
 from .common import placed, rack_devices, rack_info
 from .connection import read_only
 from .racks import rack_dict
@@ -147,9 +146,8 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
                         for p in layout_problems(rack_info(rack), in_rack))
     if problems:
         raise problems.failure()
-    if replace:
-        # Logos are stored with the brands that use them; the document's brands may use
-        # others (one it names that is not stored here answers 404 until uploaded again).
-        logos.release_unused(db)
+    # A replacing import keeps every stored logo, even those no brand names any more: an
+    # export carries only the logos' URLs, so putting an earlier export back must find
+    # them. (A URL the document names that is not stored here answers 404 until uploaded.)
     return {"brands": len(doc.brands), "device_types": len(doc.device_types),
             "racks": len(doc.racks), "devices": len(doc.devices), "connections": count}
