@@ -34,6 +34,7 @@ pytest: venv services
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## yamllint + ansible-lint (production profile) over the whole repository, and a check that
 ## the root group_vars/ load for playbooks under playbooks/.

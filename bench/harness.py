@@ -48,23 +48,48 @@ def free_port() -> int:
 class Server:
     """Gunicorn serving ``app_dir``'s homerack (default: this checkout's) until stop()."""
 
-    def __init__(self, url: str, workers: int, cache: bool, tmp: Path,
-                 env: dict[str, str] | None = None, app_dir: Path | None = None):
+    def __init__(
+        self,
+        url: str,
+        workers: int,
+        cache: bool,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        app_dir: Path | None = None,
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         metrics = tmp / f"metrics-{self.port}"
         metrics.mkdir()
         app_dir = app_dir or ROOT / "app"
-        env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": SECRET,
-               "HOMERACK_REDIS_URL": REDIS_URL, "HOMERACK_WORKERS": str(workers),
-               "HOMERACK_BIND": f"127.0.0.1:{self.port}", "HOMERACK_RATE_LIMIT": "off",
-               "HOMERACK_CACHE_TTL_SECONDS": "60" if cache else "0",
-               "HOMERACK_CONTROL_SOCKET": "off", "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
-               "PROMETHEUS_MULTIPROC_DIR": str(metrics), "HOMERACK_LOG_LEVEL": "warning",
-               "PYTHONPATH": str(app_dir), **(env or {})}
+        env = {
+            **os.environ,
+            "HOMERACK_DATABASE_URL": url,
+            "HOMERACK_JWT_SECRET": SECRET,
+            "HOMERACK_REDIS_URL": REDIS_URL,
+            "HOMERACK_WORKERS": str(workers),
+            "HOMERACK_BIND": f"127.0.0.1:{self.port}",
+            "HOMERACK_RATE_LIMIT": "off",
+            "HOMERACK_CACHE_TTL_SECONDS": "60" if cache else "0",
+            "HOMERACK_CONTROL_SOCKET": "off",
+            "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            "HOMERACK_LOG_LEVEL": "warning",
+            "PYTHONPATH": str(app_dir),
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:homerack.gunicorn_conf",
-             "homerack.asgi:app"], env=env, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:homerack.gunicorn_conf",
+                "homerack.asgi:app",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
         for _ in range(150):
             try:
                 if urllib.request.urlopen(self.base + "/api/health/ready").status == 200:  # noqa: S310
@@ -79,9 +104,11 @@ class Server:
 
 
 def call(base: str, method: str, path: str, token: str, body=None) -> dict:
-    req = urllib.request.Request(base + path, method=method,  # noqa: S310 - our local server
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})
+    req = urllib.request.Request(  # noqa: S310 - our local server
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
         return json.loads(resp.read())

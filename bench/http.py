@@ -65,19 +65,32 @@ end
 def inventory(rng: random.Random) -> dict:
     """10 x 42U racks, 400 devices (40 per rack, mostly 1U), 600 cables."""
     brands = [{"name": f"Brand {i}"} for i in range(8)]
-    types = [{"brand": f"Brand {i % 8}", "model": f"Model {i}",
-              "category": rng.choice(["switch", "server", "storage", "patch_panel"]),
-              "u_height": 1, "weight_kg": round(rng.uniform(1, 25), 1),
-              "power_w": rng.choice([0, 15, 60, 150, 300])} for i in range(30)]
-    racks = [{"name": f"Rack {r}", "u_height": 42, "location": f"Room {r % 3}"}
-             for r in range(10)]
+    types = [
+        {
+            "brand": f"Brand {i % 8}",
+            "model": f"Model {i}",
+            "category": rng.choice(["switch", "server", "storage", "patch_panel"]),
+            "u_height": 1,
+            "weight_kg": round(rng.uniform(1, 25), 1),
+            "power_w": rng.choice([0, 15, 60, 150, 300]),
+        }
+        for i in range(30)
+    ]
+    racks = [{"name": f"Rack {r}", "u_height": 42, "location": f"Room {r % 3}"} for r in range(10)]
     devices = []
     for r in range(10):
         for u in range(1, 41):
             t = types[rng.randrange(len(types))]
-            devices.append({"name": f"r{r}-dev{u}", "brand": t["brand"], "model": t["model"],
-                            "rack": f"Rack {r}", "position_u": u,
-                            "access_frequency": rng.choice(["daily", "weekly", "monthly"])})
+            devices.append(
+                {
+                    "name": f"r{r}-dev{u}",
+                    "brand": t["brand"],
+                    "model": t["model"],
+                    "rack": f"Rack {r}",
+                    "position_u": u,
+                    "access_frequency": rng.choice(["daily", "weekly", "monthly"]),
+                }
+            )
     connections = []
     pairs = set()
     while len(connections) < 600:
@@ -87,26 +100,63 @@ def inventory(rng: random.Random) -> dict:
         if a == b or (min(a, b), max(a, b)) in pairs:
             continue
         pairs.add((min(a, b), max(a, b)))
-        connections.append({"device_a": devices[a]["name"], "device_b": devices[b]["name"],
-                            "cable_type": rng.choice(["cat6", "cat6a", "dac", "power"]),
-                            "count": rng.choice([1, 1, 2])})
-    return {"format": "homerack-inventory", "version": 1, "brands": brands,
-            "device_types": types, "racks": racks, "devices": devices,
-            "connections": connections}
+        connections.append(
+            {
+                "device_a": devices[a]["name"],
+                "device_b": devices[b]["name"],
+                "cable_type": rng.choice(["cat6", "cat6a", "dac", "power"]),
+                "count": rng.choice([1, 1, 2]),
+            }
+        )
+    return {
+        "format": "homerack-inventory",
+        "version": 1,
+        "brands": brands,
+        "device_types": types,
+        "racks": racks,
+        "devices": devices,
+        "connections": connections,
+    }
 
 
-def wrk(base: str, token: str, method: str, path: str, body: str | None, seconds: int,
-        connections: int, script_dir: Path) -> dict:
+def wrk(
+    base: str,
+    token: str,
+    method: str,
+    path: str,
+    body: str | None,
+    seconds: int,
+    connections: int,
+    script_dir: Path,
+) -> dict:
     script = script_dir / "bench.lua"
-    lua = [f"METHOD = {json.dumps(method)}", f"PATH = {json.dumps(path)}",
-           f"BODY = {json.dumps(body) if body else 'nil'}",
-           f'wrk.headers["Authorization"] = "Bearer {token}"',
-           'wrk.headers["Content-Type"] = "application/json"', LUA]
+    lua = [
+        f"METHOD = {json.dumps(method)}",
+        f"PATH = {json.dumps(path)}",
+        f"BODY = {json.dumps(body) if body else 'nil'}",
+        f'wrk.headers["Authorization"] = "Bearer {token}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+        LUA,
+    ]
     script.write_text("\n".join(lua))
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                          "-s", str(script), base], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT ") :])
     result["rps"] = result["requests"] / result["seconds"]
     return result
 
@@ -126,8 +176,7 @@ def main() -> None:
 
 def run(url: str, args) -> None:
     upgrade(url)
-    subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True,
-                   capture_output=True)
+    subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
     # Tokens are checked against their user: user 1 must exist, as an admin.
     db = open_database(url)
     users.create_first_admin(db, "bench")
@@ -137,11 +186,11 @@ def run(url: str, args) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         # One admin drives the optimizer: its per-user cap would refuse most runs.
-        cached = Server(url, args.workers, True, tmp,
-                        env={"HOMERACK_OPTIMIZER_PER_USER": "64"})
+        cached = Server(url, args.workers, True, tmp, env={"HOMERACK_OPTIMIZER_PER_USER": "64"})
         try:
-            counts = call(cached.base, "POST", "/api/import", token,
-                          inventory(random.Random(7)))["imported"]
+            counts = call(cached.base, "POST", "/api/import", token, inventory(random.Random(7)))[
+                "imported"
+            ]
             print(f"dataset: {counts}", flush=True)
             racks = call(cached.base, "GET", "/api/racks?limit=50", token)["items"]
             rack = racks[0]["id"]
@@ -153,34 +202,68 @@ def run(url: str, args) -> None:
                 ("cached GET /api/racks/{id}", "GET", f"/api/racks/{rack}", None),
                 ("cached GET /api/devices?limit=50", "GET", "/api/devices?limit=50", None),
                 ("POST /api/devices (create)", "POST", "/api/devices", create),
-                ("POST /api/racks/{id}/optimize (40 devices, 100 ms)", "POST",
-                 f"/api/racks/{rack}/optimize", optimize),
+                (
+                    "POST /api/racks/{id}/optimize (40 devices, 100 ms)",
+                    "POST",
+                    f"/api/racks/{rack}/optimize",
+                    optimize,
+                ),
             ]
             for label, method, path, body in plan:
-                rows.append((label, wrk(cached.base, token, method, path, body,
-                                        args.seconds, args.connections, tmp)))
+                rows.append(
+                    (
+                        label,
+                        wrk(
+                            cached.base,
+                            token,
+                            method,
+                            path,
+                            body,
+                            args.seconds,
+                            args.connections,
+                            tmp,
+                        ),
+                    )
+                )
                 print(f"  done: {label}", flush=True)
         finally:
             cached.stop()
         uncached = Server(url, args.workers, False, tmp)
         try:
-            for label, path in (("uncached GET /api/racks/{id}", f"/api/racks/{rack}"),
-                                ("uncached GET /api/devices?limit=50",
-                                 "/api/devices?limit=50")):
-                rows.append((label, wrk(uncached.base, token, "GET", path, None,
-                                        args.seconds, args.connections, tmp)))
+            for label, path in (
+                ("uncached GET /api/racks/{id}", f"/api/racks/{rack}"),
+                ("uncached GET /api/devices?limit=50", "/api/devices?limit=50"),
+            ):
+                rows.append(
+                    (
+                        label,
+                        wrk(
+                            uncached.base,
+                            token,
+                            "GET",
+                            path,
+                            None,
+                            args.seconds,
+                            args.connections,
+                            tmp,
+                        ),
+                    )
+                )
                 print(f"  done: {label}", flush=True)
         finally:
             uncached.stop()
 
-    print(f"\n{args.workers} workers, {args.connections} connections, {args.seconds} s each, "
-          f"{os.cpu_count()} CPUs (PostgreSQL, Redis and wrk on the same machine)\n")
-    print(f"{'endpoint':<52} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>7}")
+    print(
+        f"\n{args.workers} workers, {args.connections} connections, {args.seconds} s each, "
+        f"{os.cpu_count()} CPUs (PostgreSQL, Redis and wrk on the same machine)\n"
+    )
+    print(f"{'endpoint':<52} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for label, r in rows:
         errors = r["socket_errors"] + r["non_2xx"]
-        print(f"{label:<52} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} "
-              f"{r['p99']:>8.1f} {errors:>7}")
+        print(
+            f"{label:<52} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} "
+            f"{r['p99']:>8.1f} {errors:>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -57,10 +57,18 @@ def instance(H: int, n: int, cables: int, seed: int):
     devices: list[DeviceSpec] = []
     for i in range(n):
         cat, hs, (w0, w1), (p0, p1), acc, _ = rng.choices(TEMPLATES, weights)[0]
-        devices.append(DeviceSpec(
-            id=i + 1, name=f"{cat}-{i + 1}", u_height=rng.choice(hs),
-            weight_kg=round(rng.uniform(w0, w1), 1), power_w=round(rng.uniform(p0, p1)),
-            access=rng.choice(acc), position_u=None, category=cat))
+        devices.append(
+            DeviceSpec(
+                id=i + 1,
+                name=f"{cat}-{i + 1}",
+                u_height=rng.choice(hs),
+                weight_kg=round(rng.uniform(w0, w1), 1),
+                power_w=round(rng.uniform(p0, p1)),
+                access=rng.choice(acc),
+                position_u=None,
+                category=cat,
+            )
+        )
     # keep the rack at most ~85 % full: shrink the tallest devices first
     while sum(d.u_height for d in devices) > int(H * 0.85):
         k = max(range(n), key=lambda i: devices[i].u_height)
@@ -85,8 +93,14 @@ def instance(H: int, n: int, cables: int, seed: int):
     return RackSpec(u_height=H), current, links
 
 
-def cpsat(rack: RackSpec, devices: list[DeviceSpec], links: list[Link], weights: Weights,
-          seconds: float, workers: int):
+def cpsat(
+    rack: RackSpec,
+    devices: list[DeviceSpec],
+    links: list[Link],
+    weights: Weights,
+    seconds: float,
+    workers: int,
+):
     """Exact CP-SAT model: returns (best cost by evaluate(), lower bound, status)."""
     from ortools.sat.python import cp_model
 
@@ -100,8 +114,9 @@ def cpsat(rack: RackSpec, devices: list[DeviceSpec], links: list[Link], weights:
     for i, d in enumerate(devices):
         if d.locked and d.position_u is not None:
             model.add(u[i] == d.position_u)
-    iv = [model.new_fixed_size_interval_var(u[i], d.u_height, f"iv{i}")
-          for i, d in enumerate(devices)]
+    iv = [
+        model.new_fixed_size_interval_var(u[i], d.u_height, f"iv{i}") for i, d in enumerate(devices)
+    ]
     model.add_no_overlap(iv)
     c2 = [2 * u[i] + d.u_height - 1 for i, d in enumerate(devices)]  # doubled centres
     tot = weights.total
@@ -158,8 +173,10 @@ def cpsat(rack: RackSpec, devices: list[DeviceSpec], links: list[Link], weights:
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, None, solver.status_name(status)
-    sol = [DeviceSpec(**{**d.__dict__, "position_u": solver.value(u[i])})
-           for i, d in enumerate(devices)]
+    sol = [
+        DeviceSpec(**{**d.__dict__, "position_u": solver.value(u[i])})
+        for i, d in enumerate(devices)
+    ]
     best = evaluate(rack, sol, links, weights).cost
     model_cost = solver.objective_value / scale + const
     # the model must agree with evaluate() up to the flooring of the coefficients
@@ -182,34 +199,48 @@ def long_run(rack, devices, links, weights, seconds: float, seeds: int):
     saved = opt._STALE_ROUNDS
     opt._STALE_ROUNDS = 200
     try:
-        runs = [optimize(rack, devices, links, weights, time_limit_ms=int(seconds * 1000),
-                         seed=100 + s) for s in range(seeds)]
+        runs = [
+            optimize(rack, devices, links, weights, time_limit_ms=int(seconds * 1000), seed=100 + s)
+            for s in range(seeds)
+        ]
     finally:
         opt._STALE_ROUNDS = saved
-    return (min(r.score.cost for r in runs),
-            max(r.proof.lower_bound or 0.0 for r in runs))
+    return (min(r.score.cost for r in runs), max(r.proof.lower_bound or 0.0 for r in runs))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--solver-seconds", type=float, default=60.0,
-                    help="CP-SAT time per instance (0 = skip the solver)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--solver-seconds",
+        type=float,
+        default=60.0,
+        help="CP-SAT time per instance (0 = skip the solver)",
+    )
     ap.add_argument("--workers", type=int, default=2, help="CP-SAT worker threads")
     ap.add_argument("--seeds", type=int, default=3, help="instances per family")
     ap.add_argument("--time-limit-ms", type=int, default=1000, help="optimizer time limit")
     ap.add_argument("--repeat", type=int, default=3, help="optimizer runs to time (median)")
-    ap.add_argument("--long-seconds", type=float, default=20.0,
-                    help="time limit of the long reference runs of the optimizer (0 = skip)")
+    ap.add_argument(
+        "--long-seconds",
+        type=float,
+        default=20.0,
+        help="time limit of the long reference runs of the optimizer (0 = skip)",
+    )
     ap.add_argument("--long-seeds", type=int, default=3, help="long reference runs")
     ap.add_argument("--families", default="", help="comma separated labels, e.g. 42U/25")
     args = ap.parse_args()
     weights = Weights()
     fams = [f for f in FAMILIES if not args.families or f[0] in args.families.split(",")]
-    print(f"optimizer time limit {args.time_limit_ms} ms, CP-SAT {args.solver_seconds:g} s"
-          f" x {args.workers} workers, long runs {args.long_seeds} x {args.long_seconds:g} s")
-    head = (f"{'family':8} {'seed':>4} {'ms':>7} {'method':12} {'cost':>8} {'lb':>8} "
-            f"{'long':>8} {'cpsat':>8} {'cp-lb':>8} {'status':9} {'gap-best':>8} {'gap-lb':>7}")
+    print(
+        f"optimizer time limit {args.time_limit_ms} ms, CP-SAT {args.solver_seconds:g} s"
+        f" x {args.workers} workers, long runs {args.long_seeds} x {args.long_seconds:g} s"
+    )
+    head = (
+        f"{'family':8} {'seed':>4} {'ms':>7} {'method':12} {'cost':>8} {'lb':>8} "
+        f"{'long':>8} {'cpsat':>8} {'cp-lb':>8} {'status':9} {'gap-best':>8} {'gap-lb':>7}"
+    )
     print(head)
     print("-" * len(head))
     for label, H, n, cables in fams:
@@ -217,20 +248,23 @@ def main() -> None:
             rack, devices, links = instance(H, n, cables, seed)
             times = []
             for _ in range(args.repeat):
-                res = optimize(rack, devices, links, weights, time_limit_ms=args.time_limit_ms,
-                               seed=seed)
+                res = optimize(
+                    rack, devices, links, weights, time_limit_ms=args.time_limit_ms, seed=seed
+                )
                 times.append(res.elapsed_ms)
             cost = res.score.cost
             long_best = long_lb = None
             if args.long_seconds > 0 and res.method != "exact-dp":
-                long_best, long_lb = long_run(rack, devices, links, weights,
-                                              args.long_seconds, args.long_seeds)
+                long_best, long_lb = long_run(
+                    rack, devices, links, weights, args.long_seconds, args.long_seeds
+                )
             cp_best = cp_lb = None
             status = "-"
             if args.solver_seconds > 0:
                 t = time.perf_counter()
-                cp_best, cp_lb, status = cpsat(rack, devices, links, weights,
-                                               args.solver_seconds, args.workers)
+                cp_best, cp_lb, status = cpsat(
+                    rack, devices, links, weights, args.solver_seconds, args.workers
+                )
                 status = f"{status[:4]}{time.perf_counter() - t:4.0f}s"
             best = min(x for x in (cost, long_best, cp_best) if x is not None)
             lb = max(x for x in (res.proof.lower_bound, long_lb, cp_lb) if x is not None)
@@ -240,10 +274,13 @@ def main() -> None:
             def f(x):
                 return "-" if x is None else f"{x:8.5f}"
 
-            print(f"{label:8} {seed:>4} {statistics.median(times):7.1f} {res.method:12} "
-                  f"{cost:8.5f} {f(res.proof.lower_bound):>8} {f(long_best):>8} "
-                  f"{f(cp_best):>8} {f(cp_lb):>8} {status:9} "
-                  f"{gap_best:7.2f}% {gap_lb:6.1f}%", flush=True)
+            print(
+                f"{label:8} {seed:>4} {statistics.median(times):7.1f} {res.method:12} "
+                f"{cost:8.5f} {f(res.proof.lower_bound):>8} {f(long_best):>8} "
+                f"{f(cp_best):>8} {f(cp_lb):>8} {status:9} "
+                f"{gap_best:7.2f}% {gap_lb:6.1f}%",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ CABLES = ("cat6", "cat6a", "dac", "fiber_om4", "fiber_os2", "power")
 
 def build(racks: int = 60, per_rack: int = 42, cables: int = 3000, notes: int = 0) -> dict:
     catalog = json.loads(CATALOG.read_text())
-    brands = [{"name": b["name"], "website": b.get("website", ""), "logo_url": None}
-              for b in catalog["brands"]]
+    brands = [
+        {"name": b["name"], "website": b.get("website", ""), "logo_url": None}
+        for b in catalog["brands"]
+    ]
     types = [{"brand": b["name"], **t} for b in catalog["brands"] for t in b["device_types"]]
     one_u = [t for t in types if t["u_height"] == 1 and t["width_in"] == 19]
     if not 1 <= per_rack <= 42:
@@ -33,28 +35,59 @@ def build(racks: int = 60, per_rack: int = 42, cables: int = 3000, notes: int = 
     doc_racks, devices = [], []
     for r in range(1, racks + 1):
         rack = f"Row {(r - 1) // 10 + 1} rack {r:02d}"
-        doc_racks.append({"name": rack, "location": f"Server room, row {(r - 1) // 10 + 1}",
-                          "u_height": 42, "width_in": 19, "depth_mm": 1200,
-                          "max_weight_kg": 2000, "max_power_w": 30000, "ergonomic_u": 20,
-                          "notes": f"Rack {r}: dual PDUs on circuits A{r} and B{r}"})
+        doc_racks.append(
+            {
+                "name": rack,
+                "location": f"Server room, row {(r - 1) // 10 + 1}",
+                "u_height": 42,
+                "width_in": 19,
+                "depth_mm": 1200,
+                "max_weight_kg": 2000,
+                "max_power_w": 30000,
+                "ergonomic_u": 20,
+                "notes": f"Rack {r}: dual PDUs on circuits A{r} and B{r}",
+            }
+        )
         for u in range(1, per_rack + 1):
             t = one_u[(r * 7 + u) % len(one_u)]
             name = f"r{r:02d}u{u:02d}-{t['category']}"
-            devices.append({
-                "name": name, "brand": t["brand"], "model": t["model"], "rack": rack,
-                "position_u": u, "locked": u == 1, "access_frequency": "monthly",
-                "notes": f"{t['brand']} {t['model']}, bought 2023, warranty until 2028"
-                         .ljust(notes, "."),
-                "serial_number": f"SN{r:03d}{u:03d}X7K2",
-                "management_url": f"https://{name}.lab.example:8443/"})
-    links = [{"device_a": devices[i % len(devices)]["name"],
-              "device_b": devices[(i * 7 + 1) % len(devices)]["name"],
-              "cable_type": CABLES[i % len(CABLES)], "count": 1 + i % 2,
-              "label": f"C-{i:05d}", "notes": ""}
-             for i in range(cables) if i % len(devices) != (i * 7 + 1) % len(devices)]
-    return {"format": "homerack-inventory", "version": 2, "brands": brands,
-            "device_types": types,
-            "racks": doc_racks, "devices": devices, "connections": links}
+            devices.append(
+                {
+                    "name": name,
+                    "brand": t["brand"],
+                    "model": t["model"],
+                    "rack": rack,
+                    "position_u": u,
+                    "locked": u == 1,
+                    "access_frequency": "monthly",
+                    "notes": f"{t['brand']} {t['model']}, bought 2023, warranty until 2028".ljust(
+                        notes, "."
+                    ),
+                    "serial_number": f"SN{r:03d}{u:03d}X7K2",
+                    "management_url": f"https://{name}.lab.example:8443/",
+                }
+            )
+    links = [
+        {
+            "device_a": devices[i % len(devices)]["name"],
+            "device_b": devices[(i * 7 + 1) % len(devices)]["name"],
+            "cable_type": CABLES[i % len(CABLES)],
+            "count": 1 + i % 2,
+            "label": f"C-{i:05d}",
+            "notes": "",
+        }
+        for i in range(cables)
+        if i % len(devices) != (i * 7 + 1) % len(devices)
+    ]
+    return {
+        "format": "homerack-inventory",
+        "version": 2,
+        "brands": brands,
+        "device_types": types,
+        "racks": doc_racks,
+        "devices": devices,
+        "connections": links,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,10 +46,12 @@ BUILTINS = {
 _VARIABLE = re.compile(
     r"\$\{(?P<braced>[A-Za-z_]\w*)(?::[^}]*)?\}"
     r"|\$(?P<plain>[A-Za-z_]\w*)"
-    r"|\[\[(?P<old>[A-Za-z_]\w*)(?::[^\]]*)?\]\]")
+    r"|\[\[(?P<old>[A-Za-z_]\w*)(?::[^\]]*)?\]\]"
+)
 # A label matcher with a double-quoted value: label op "value".
 _MATCHER = re.compile(
-    r'(?P<label>[A-Za-z_]\w*)\s*(?P<op>=~|!~|!=|=)\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+    r'(?P<label>[A-Za-z_]\w*)\s*(?P<op>=~|!~|!=|=)\s*"(?P<value>(?:[^"\\]|\\.)*)"'
+)
 # A negative matcher on a variable with no value: keep the label, exclude nothing real.
 _NOTHING = "__homerack_check_no_value__"
 
@@ -86,7 +88,7 @@ def _matcher(match: re.Match, values: Mapping[str, str]) -> str:
     # An equality around a variable: the literal parts must match literally.
     parts, pos = [], 0
     for ref in refs:
-        parts.append(_promql_regex_literal(value[pos:ref.start()]))
+        parts.append(_promql_regex_literal(value[pos : ref.start()]))
         name = _name(ref)
         parts.append(_promql_regex_literal(values[name]) if name in values else ".*")
         pos = ref.end()
@@ -107,7 +109,7 @@ def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
     known = {**BUILTINS, **(values or {})}
     out, pos = [], 0
     for m in _MATCHER.finditer(expr):
-        out.append(expr[pos:m.start()])
+        out.append(expr[pos : m.start()])
         out.append(_matcher(m, known))
         pos = m.end()
     out.append(expr[pos:])
@@ -116,15 +118,16 @@ def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
     def outside(m: re.Match) -> str:
         name = _name(m)
         if name not in known:
-            raise SubstitutionError(f"${name} has no value outside a label matcher; "
-                                    f"pass --var {name}=VALUE")
+            raise SubstitutionError(
+                f"${name} has no value outside a label matcher; pass --var {name}=VALUE"
+            )
         return known[name]
 
     # Matchers are rewritten already; what is left of variables is outside them, except
     # inside matcher values just produced (only explicit values there, no $ left).
     result, pos = [], 0
     for m in _MATCHER.finditer(text):
-        result.append(_VARIABLE.sub(outside, text[pos:m.start()]))
+        result.append(_VARIABLE.sub(outside, text[pos : m.start()]))
         result.append(m[0])
         pos = m.end()
     result.append(_VARIABLE.sub(outside, text[pos:]))
@@ -133,10 +136,11 @@ def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
 
 # --- structure ------------------------------------------------------------------------
 
+
 @dataclass
 class Target:
-    dashboard: str   # title
-    panel: str       # title
+    dashboard: str  # title
+    panel: str  # title
     panel_id: object
     ref_id: str
     expr: str
@@ -168,16 +172,22 @@ class Dashboard:
         for panel in self.query_panels():
             for target in panel.get("targets") or []:
                 if isinstance(target, dict) and target.get("expr"):
-                    yield Target(self.title, str(panel.get("title", "")), panel.get("id"),
-                                 str(target.get("refId", "")), str(target["expr"]))
+                    yield Target(
+                        self.title,
+                        str(panel.get("title", "")),
+                        panel.get("id"),
+                        str(target.get("refId", "")),
+                        str(target["expr"]),
+                    )
 
 
 def _datasource_uid(ds: object) -> str | None:
     return ds.get("uid") if isinstance(ds, dict) else None
 
 
-def _unique(value: object, valid: bool, seen: set, invalid: str, duplicate: str,
-            errors: list[str]) -> None:
+def _unique(
+    value: object, valid: bool, seen: set, invalid: str, duplicate: str, errors: list[str]
+) -> None:
     """Record an invalid or repeated id (panel ids, refIds)."""
     if not valid:
         errors.append(invalid)
@@ -202,20 +212,30 @@ def check_dashboard(doc: object, where: str = "dashboard") -> list[str]:
         errors.append(f"{where}: no panels")
         return errors
     for var in (doc.get("templating") or {}).get("list") or []:
-        if (isinstance(var, dict) and var.get("type") == "query"
-                and _datasource_uid(var.get("datasource")) != DATASOURCE_UID):
-            errors.append(f"{where}: variable {var.get('name')!r}: datasource uid is not "
-                          f"{DATASOURCE_UID!r}")
+        if (
+            isinstance(var, dict)
+            and var.get("type") == "query"
+            and _datasource_uid(var.get("datasource")) != DATASOURCE_UID
+        ):
+            errors.append(
+                f"{where}: variable {var.get('name')!r}: datasource uid is not {DATASOURCE_UID!r}"
+            )
     seen_ids: set = set()
     for index, panel in enumerate(Dashboard(Path(where), doc).panels()):
         label = f"{where}: panel {panel.get('title') or '#' + str(index)!r}"
         pid = panel.get("id")
-        _unique(pid, isinstance(pid, int) and not isinstance(pid, bool), seen_ids,
-                f"{label}: missing or non-integer id", f"{label}: duplicate panel id {pid}",
-                errors)
+        _unique(
+            pid,
+            isinstance(pid, int) and not isinstance(pid, bool),
+            seen_ids,
+            f"{label}: missing or non-integer id",
+            f"{label}: duplicate panel id {pid}",
+            errors,
+        )
         grid = panel.get("gridPos")
         if not isinstance(grid, dict) or not all(
-                isinstance(grid.get(k), int) for k in ("h", "w", "x", "y")):
+            isinstance(grid.get(k), int) for k in ("h", "w", "x", "y")
+        ):
             errors.append(f"{label}: gridPos with integer h, w, x, y missing")
         elif grid["x"] < 0 or grid["w"] < 1 or grid["x"] + grid["w"] > 24:
             errors.append(f"{label}: gridPos outside the 24 columns")
@@ -236,13 +256,18 @@ def check_dashboard(doc: object, where: str = "dashboard") -> list[str]:
                 errors.append(f"{tlabel}: not an object")
                 continue
             ref = target.get("refId")
-            _unique(ref, isinstance(ref, str) and bool(ref), ref_ids,
-                    f"{tlabel}: missing refId", f"{tlabel}: duplicate refId {ref!r}", errors)
+            _unique(
+                ref,
+                isinstance(ref, str) and bool(ref),
+                ref_ids,
+                f"{tlabel}: missing refId",
+                f"{tlabel}: duplicate refId {ref!r}",
+                errors,
+            )
             expr = target.get("expr")
             if not isinstance(expr, str) or not expr.strip():
                 errors.append(f"{tlabel}: missing or empty expr")
-            if ("datasource" in target
-                    and _datasource_uid(target["datasource"]) != DATASOURCE_UID):
+            if "datasource" in target and _datasource_uid(target["datasource"]) != DATASOURCE_UID:
                 errors.append(f"{tlabel}: datasource uid is not {DATASOURCE_UID!r}")
     return errors
 
@@ -275,18 +300,19 @@ def load_dashboards(paths: Iterable[str | Path]) -> tuple[list[Dashboard], list[
 
 # --- queries --------------------------------------------------------------------------
 
+
 class QueryError(Exception):
     def __init__(self, message: str, permanent: bool):
         super().__init__(message)
-        self.permanent = permanent   # a bad expression, not worth asking again
+        self.permanent = permanent  # a bad expression, not worth asking again
 
 
 @dataclass
 class QueryResult:
     target: Target
-    expr: str          # as sent
+    expr: str  # as sent
     series: int = 0
-    nan: int = 0       # series whose value is NaN (e.g. a quantile of no observations)
+    nan: int = 0  # series whose value is NaN (e.g. a quantile of no observations)
     error: str | None = None
     permanent: bool = False
 
@@ -302,8 +328,8 @@ def query(base_url: str, expr: str, timeout: float = 10.0) -> tuple[int, int]:
         raise QueryError(f"not an http(s) URL: {base_url}", permanent=True)
     data = urllib.parse.urlencode({"query": expr}).encode()
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        url, data=data, method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        url, data=data, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
             body = json.load(response)
@@ -313,8 +339,9 @@ def query(base_url: str, expr: str, timeout: float = 10.0) -> tuple[int, int]:
             detail = json.load(exc).get("error", "")
         except (ValueError, AttributeError):
             detail = ""
-        raise QueryError(f"HTTP {exc.code}: {detail or exc.reason}",
-                         permanent=exc.code in (400, 422)) from None
+        raise QueryError(
+            f"HTTP {exc.code}: {detail or exc.reason}", permanent=exc.code in (400, 422)
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         raise QueryError(f"{url}: {exc}", permanent=False) from None
     if not isinstance(body, dict) or body.get("status") != "success":
@@ -332,11 +359,17 @@ def query(base_url: str, expr: str, timeout: float = 10.0) -> tuple[int, int]:
     return len(series), nan
 
 
-def check_queries(base_url: str, targets: Iterable[Target], *,
-                  values: Mapping[str, str] | None = None, retries: int = 0,
-                  wait: float = 15.0, timeout: float = 10.0,
-                  sleep: Callable[[float], None] = time.sleep,
-                  log: Callable[[str], None] | None = None) -> list[QueryResult]:
+def check_queries(
+    base_url: str,
+    targets: Iterable[Target],
+    *,
+    values: Mapping[str, str] | None = None,
+    retries: int = 0,
+    wait: float = 15.0,
+    timeout: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Callable[[str], None] | None = None,
+) -> list[QueryResult]:
     """Run every target's query; ask again (``retries`` times, ``wait`` apart) for the
     ones that came back empty or could not reach Prometheus."""
     results = []
@@ -358,14 +391,15 @@ def check_queries(base_url: str, targets: Iterable[Target], *,
         if not pending or attempt == retries:
             break
         if log:
-            log(f"{len(pending)} queries without data, asking again in {wait:g} s "
-                f"({attempt + 1}/{retries})")
+            log(
+                f"{len(pending)} queries without data, asking again in {wait:g} s "
+                f"({attempt + 1}/{retries})"
+            )
         sleep(wait)
     return results
 
 
-def report(results: list[QueryResult], panels: int,
-           out: Callable[[str], None] = print) -> bool:
+def report(results: list[QueryResult], panels: int, out: Callable[[str], None] = print) -> bool:
     for r in results:
         t = r.target
         where = f"{t.dashboard} / {t.panel} [{t.ref_id}]"
@@ -391,17 +425,25 @@ def _var(text: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", help="dashboard JSON files")
-    parser.add_argument("--prometheus", metavar="URL",
-                        help="also run every query against this Prometheus")
-    parser.add_argument("--retries", type=int, default=0,
-                        help="ask again this many times for queries without data")
-    parser.add_argument("--wait", type=float, default=15.0,
-                        help="seconds between retries (default 15)")
+    parser.add_argument(
+        "--prometheus", metavar="URL", help="also run every query against this Prometheus"
+    )
+    parser.add_argument(
+        "--retries", type=int, default=0, help="ask again this many times for queries without data"
+    )
+    parser.add_argument(
+        "--wait", type=float, default=15.0, help="seconds between retries (default 15)"
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="per query, seconds")
-    parser.add_argument("--var", type=_var, action="append", default=[],
-                        metavar="NAME=VALUE",
-                        help="value of a dashboard variable (default: All) or override of "
-                        "a built-in such as __rate_interval=2m")
+    parser.add_argument(
+        "--var",
+        type=_var,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a dashboard variable (default: All) or override of "
+        "a built-in such as __rate_interval=2m",
+    )
     args = parser.parse_args(argv)
 
     dashboards, errors = load_dashboards(args.files)
@@ -415,9 +457,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.prometheus:
         targets = [t for d in dashboards for t in d.targets()]
         panels = sum(1 for d in dashboards for _ in d.query_panels())
-        results = check_queries(args.prometheus, targets, values=dict(args.var),
-                                retries=args.retries, wait=args.wait, timeout=args.timeout,
-                                log=lambda line: print(line, file=sys.stderr, flush=True))
+        results = check_queries(
+            args.prometheus,
+            targets,
+            values=dict(args.var),
+            retries=args.retries,
+            wait=args.wait,
+            timeout=args.timeout,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
         ok = report(results, panels) and ok
     return 0 if ok else 1
 

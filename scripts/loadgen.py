@@ -45,8 +45,9 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
         self.stale_retries = 0
 
-    def request(self, method: str, path: str, token: str | None = None,
-                body: dict | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, token: str | None = None, body: dict | None = None
+    ) -> tuple[int, bytes]:
         headers = {"Host": self.host_header, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -65,8 +66,7 @@ class Client:
         self.stale_retries += 1  # closed under the request: once more, as browsers do
         return self._send(method, path, data, headers)
 
-    def _send(self, method: str, path: str, data: bytes | None,
-              headers: dict) -> tuple[int, bytes]:
+    def _send(self, method: str, path: str, data: bytes | None, headers: dict) -> tuple[int, bytes]:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -105,23 +105,29 @@ class Stats:
         self.kept_racks: list[int] = []
         self.stale_retries = 0
 
-    def record(self, started: float, method: str, path: str, outcome: str | int,
-               elapsed: float, t0: float) -> None:
+    def record(
+        self, started: float, method: str, path: str, outcome: str | int, elapsed: float, t0: float
+    ) -> None:
         with self.lock:
             self.requests += 1
             key = str(outcome)
             self.by_status[key] = self.by_status.get(key, 0) + 1
             failed = not isinstance(outcome, int) or outcome >= 500
             if failed:
-                self.failures.append({"at": round(started - t0, 3), "request": f"{method} {path}",
-                                      "outcome": key})
+                self.failures.append(
+                    {"at": round(started - t0, 3), "request": f"{method} {path}", "outcome": key}
+                )
             if elapsed > self.slowest["seconds"]:
-                self.slowest = {"seconds": round(elapsed, 3), "request": f"{method} {path}",
-                                "at": round(started - t0, 3)}
+                self.slowest = {
+                    "seconds": round(elapsed, 3),
+                    "request": f"{method} {path}",
+                    "at": round(started - t0, 3),
+                }
 
 
-def run_client(n: int, args, token: str, rack_ids: list[int], stats: Stats, t0: float,
-               stop: threading.Event) -> None:
+def run_client(
+    n: int, args, token: str, rack_ids: list[int], stats: Stats, t0: float, stop: threading.Event
+) -> None:
     client = Client(args.url, args.host_header, args.timeout)
     rng = random.Random(n)  # noqa: S311 - a request mix, not a secret
     period = 1.0 / args.rate if args.rate > 0 else 0.0
@@ -150,8 +156,9 @@ def run_client(n: int, args, token: str, rack_ids: list[int], stats: Stats, t0: 
         elif step == 2:
             call("PATCH", f"/api/racks/{rack}", {"location": f"client {n} step {i}"})
         elif step == 5:
-            status, payload = call("POST", "/api/racks",
-                                   {"name": f"load {os.getpid()}-{n}-{i}", "u_height": 12})
+            status, payload = call(
+                "POST", "/api/racks", {"name": f"load {os.getpid()}-{n}-{i}", "u_height": 12}
+            )
             if status == 201:
                 new_id = json.loads(payload)["id"]
                 if i % 50 == 5:
@@ -196,8 +203,9 @@ def main() -> int:
     with open(args.password_file) as f:
         password = f.read().strip()
     for _ in range(30):  # a login rate limit from earlier tests clears within a minute
-        status, payload = setup.request("POST", "/api/auth/login",
-                                        body={"username": args.user, "password": password})
+        status, payload = setup.request(
+            "POST", "/api/auth/login", body={"username": args.user, "password": password}
+        )
         if status != 429:
             break
         time.sleep(3)
@@ -207,8 +215,9 @@ def main() -> int:
     token = json.loads(payload)["access_token"]
     rack_ids = []
     for n in range(args.racks):
-        status, payload = setup.request("POST", "/api/racks", token,
-                                        {"name": f"loadgen base {os.getpid()}-{n}", "u_height": 42})
+        status, payload = setup.request(
+            "POST", "/api/racks", token, {"name": f"loadgen base {os.getpid()}-{n}", "u_height": 42}
+        )
         if status != 201:
             print(f"creating a rack failed: {status} {payload[:200]!r}", file=sys.stderr)
             return 2
@@ -217,9 +226,12 @@ def main() -> int:
 
     stats, stop = Stats(), threading.Event()
     t0 = time.monotonic()
-    threads = [threading.Thread(target=run_client, daemon=True,
-                                args=(n, args, token, rack_ids, stats, t0, stop))
-               for n in range(args.clients)]
+    threads = [
+        threading.Thread(
+            target=run_client, daemon=True, args=(n, args, token, rack_ids, stats, t0, stop)
+        )
+        for n in range(args.clients)
+    ]
     for thread in threads:
         thread.start()
     while True:
@@ -235,27 +247,32 @@ def main() -> int:
     for thread in threads:
         thread.join(args.timeout + 5)
     duration = time.monotonic() - t0
-    print(json.dumps({
-        "clients": args.clients,
-        "seconds": round(duration, 1),
-        "requests": stats.requests,
-        "requests_per_second": round(stats.requests / duration, 1),
-        "failures": len(stats.failures),
-        "failure_samples": stats.failures[:20],
-        # Idempotent requests sent again because their keep-alive connection closed under them.
-        "stale_connection_retries": stats.stale_retries,
-        # Failure times, seconds after "started" (this machine's CLOCK_MONOTONIC): a caller
-        # that stamps its own events with time.monotonic() can place them on the same axis.
-        "started": round(t0, 3),
-        "first_failure_at": min((f["at"] for f in stats.failures), default=None),
-        "last_failure_at": max((f["at"] for f in stats.failures), default=None),
-        "by_status": stats.by_status,
-        "slowest": stats.slowest,
-        "versions": stats.versions,
-        "base_racks": rack_ids,
-        "kept_racks": stats.kept_racks,
-        "token": token,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "seconds": round(duration, 1),
+                "requests": stats.requests,
+                "requests_per_second": round(stats.requests / duration, 1),
+                "failures": len(stats.failures),
+                "failure_samples": stats.failures[:20],
+                # Idempotent requests resent: their keep-alive connection closed under them.
+                "stale_connection_retries": stats.stale_retries,
+                # Failure times, seconds after "started" (this machine's CLOCK_MONOTONIC): a caller
+                # that stamps its own events with time.monotonic() can place them on the same axis.
+                "started": round(t0, 3),
+                "first_failure_at": min((f["at"] for f in stats.failures), default=None),
+                "last_failure_at": max((f["at"] for f in stats.failures), default=None),
+                "by_status": stats.by_status,
+                "slowest": stats.slowest,
+                "versions": stats.versions,
+                "base_racks": rack_ids,
+                "kept_racks": stats.kept_racks,
+                "token": token,
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -58,8 +58,10 @@ def database_url(request, tmp_path_factory):
 # or has another role, is refused.
 TEST_USERS = ("admin", "editor", "viewer")
 USER_IDS = {role: i for i, role in enumerate(TEST_USERS, 1)}
-_ADD_TEST_USERS = ("INSERT INTO app_user (username, password_hash, role, active) VALUES "
-                   + ", ".join(f"('test-{r}', '!', '{r}', TRUE)" for r in TEST_USERS))
+_ADD_TEST_USERS = (
+    "INSERT INTO app_user (username, password_hash, role, active) VALUES "
+    + ", ".join(f"('test-{r}', '!', '{r}', TRUE)" for r in TEST_USERS)
+)
 
 
 def add_test_users(url: str) -> None:
@@ -84,8 +86,10 @@ def query(url: str, sql: str) -> list[tuple]:
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
-            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
-                    for row in cur.fetchall()]
+            return [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in cur.fetchall()
+            ]
     finally:
         conn.close()
 
@@ -112,16 +116,20 @@ def wipe(url: str, test_users: bool = True) -> None:
 @pytest.fixture
 def config(database_url, tmp_path) -> Config:
     wipe(database_url)
-    return Config(database_url=database_url, jwt_secret=JWT_SECRET,
-                  upload_dir=tmp_path / "uploads", db_pool_size=2,
-                  max_logo_bytes=256 * 1024)
+    return Config(
+        database_url=database_url,
+        jwt_secret=JWT_SECRET,
+        upload_dir=tmp_path / "uploads",
+        db_pool_size=2,
+        max_logo_bytes=256 * 1024,
+    )
 
 
-def token(role: str = "admin", user_id: int | None = None, secret: str = JWT_SECRET,
-          epoch: int = 0) -> str:
+def token(
+    role: str = "admin", user_id: int | None = None, secret: str = JWT_SECRET, epoch: int = 0
+) -> str:
     """A token of the test user of ``role`` (or of ``user_id``, a user with that role)."""
-    return security.issue_token(secret, user_id or USER_IDS[role], f"test-{role}", role, 600,
-                                epoch)
+    return security.issue_token(secret, user_id or USER_IDS[role], f"test-{role}", role, 600, epoch)
 
 
 class Api:
@@ -182,27 +190,73 @@ async def lab(api) -> dict:
     """A small inventory: two brands, four device types, one 12U rack, cables."""
     ubi = await api.create("/api/brands", {"name": "Ubiquiti", "website": "https://ui.com"})
     dell = await api.create("/api/brands", {"name": "Dell"})
-    switch = await api.create("/api/device-types", {
-        "brand_id": ubi["id"], "model": "USW-24", "category": "switch", "u_height": 1,
-        "depth_mm": 200, "weight_kg": 2.5, "power_w": 20})
-    server = await api.create("/api/device-types", {
-        "brand_id": dell["id"], "model": "R740", "category": "server", "u_height": 2,
-        "depth_mm": 716, "weight_kg": 28.6, "power_w": 300})
-    small = await api.create("/api/device-types", {
-        "brand_id": ubi["id"], "model": "Tiny 10in", "category": "switch", "u_height": 1,
-        "width_in": 10, "weight_kg": 1})
-    rack = await api.create("/api/racks", {
-        "name": "Main", "u_height": 12, "depth_mm": 800, "max_weight_kg": 100,
-        "max_power_w": 1000})
-    sw = await api.create("/api/devices", {"name": "core", "device_type_id": switch["id"],
-                                           "rack_id": rack["id"], "position_u": 12})
-    srv = await api.create("/api/devices", {"name": "pve1", "device_type_id": server["id"],
-                                            "rack_id": rack["id"], "position_u": 1})
-    cable = await api.create("/api/connections", {"device_a_id": sw["id"],
-                                                  "device_b_id": srv["id"],
-                                                  "cable_type": "cat6", "count": 2})
-    return {"brands": (ubi, dell), "switch": switch, "server": server, "small": small,
-            "rack": rack, "sw": sw, "srv": srv, "cable": cable}
+    switch = await api.create(
+        "/api/device-types",
+        {
+            "brand_id": ubi["id"],
+            "model": "USW-24",
+            "category": "switch",
+            "u_height": 1,
+            "depth_mm": 200,
+            "weight_kg": 2.5,
+            "power_w": 20,
+        },
+    )
+    server = await api.create(
+        "/api/device-types",
+        {
+            "brand_id": dell["id"],
+            "model": "R740",
+            "category": "server",
+            "u_height": 2,
+            "depth_mm": 716,
+            "weight_kg": 28.6,
+            "power_w": 300,
+        },
+    )
+    small = await api.create(
+        "/api/device-types",
+        {
+            "brand_id": ubi["id"],
+            "model": "Tiny 10in",
+            "category": "switch",
+            "u_height": 1,
+            "width_in": 10,
+            "weight_kg": 1,
+        },
+    )
+    rack = await api.create(
+        "/api/racks",
+        {
+            "name": "Main",
+            "u_height": 12,
+            "depth_mm": 800,
+            "max_weight_kg": 100,
+            "max_power_w": 1000,
+        },
+    )
+    sw = await api.create(
+        "/api/devices",
+        {"name": "core", "device_type_id": switch["id"], "rack_id": rack["id"], "position_u": 12},
+    )
+    srv = await api.create(
+        "/api/devices",
+        {"name": "pve1", "device_type_id": server["id"], "rack_id": rack["id"], "position_u": 1},
+    )
+    cable = await api.create(
+        "/api/connections",
+        {"device_a_id": sw["id"], "device_b_id": srv["id"], "cable_type": "cat6", "count": 2},
+    )
+    return {
+        "brands": (ubi, dell),
+        "switch": switch,
+        "server": server,
+        "small": small,
+        "rack": rack,
+        "sw": sw,
+        "srv": srv,
+        "cable": cable,
+    }
 
 
 @pytest.fixture
@@ -212,8 +266,7 @@ def held_optimizer(monkeypatch, tmp_path):
     counts the runs that began, like a semaphore."""
     gate = tmp_path / "optimizer-gate"
     gate.mkdir()
-    monkeypatch.setattr(optimizer, "optimize", functools.partial(optimizer_hold.held,
-                                                                 str(gate)))
+    monkeypatch.setattr(optimizer, "optimize", functools.partial(optimizer_hold.held, str(gate)))
     hold = optimizer_hold.Gate(gate)
     yield hold
     hold.release.set()

@@ -13,7 +13,7 @@ import psycopg2
 def with_dbname(dsn: str, name: str) -> str:
     """``dsn`` pointed at database ``name`` (query parameters such as host kept)."""
     head, sep, query = dsn.partition("?")
-    return head[:head.rindex("/") + 1] + name + sep + query
+    return head[: head.rindex("/") + 1] + name + sep + query
 
 
 def pg_exec(dsn: str, sql: str) -> None:

@@ -14,13 +14,15 @@ PASSWORD = "correct horse battery"
 
 
 async def _user(api, name="alice", role="editor", password=PASSWORD, active=True):
-    return await api.create("/api/users", {"username": name, "password": password,
-                                           "role": role, "active": active})
+    return await api.create(
+        "/api/users", {"username": name, "password": password, "role": role, "active": active}
+    )
 
 
 async def _login(api, username, password):
-    return await api.post("/api/auth/login", role=None,
-                          json={"username": username, "password": password})
+    return await api.post(
+        "/api/auth/login", role=None, json={"username": username, "password": password}
+    )
 
 
 async def test_login_issues_a_working_token(api):
@@ -31,17 +33,23 @@ async def test_login_issues_a_working_token(api):
     body = result.json
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0
     assert body["user"] == user
-    me = await api.get("/api/auth/me", role=None,
-                       headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = await api.get(
+        "/api/auth/me", role=None, headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert me.status_code == 200 and me.json["username"] == "alice"
     # The token's role is enforced: editors may write.
-    write = await api.post("/api/racks", role=None, json={"name": "R", "u_height": 4},
-                           headers={"Authorization": f"Bearer {body['access_token']}"})
+    write = await api.post(
+        "/api/racks",
+        role=None,
+        json={"name": "R", "u_height": 4},
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
     assert write.status_code == 201
 
 
-@pytest.mark.parametrize(("username", "password"), [("alice", "wrong password"),
-                                                    ("nobody", PASSWORD)])
+@pytest.mark.parametrize(
+    ("username", "password"), [("alice", "wrong password"), ("nobody", PASSWORD)]
+)
 async def test_login_failures_are_401_and_say_the_same(api, username, password):
     await _user(api)
     result = await _login(api, username, password)
@@ -66,31 +74,43 @@ async def test_missing_token_is_401_with_challenge(api):
     assert result.headers["www-authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer not-a-jwt",
-    "Basic YWxpY2U6cHc=",
-    "Bearer " + jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) + 60},
-                           "another-secret-another-secret-xx", algorithm="HS256"),
-    "Bearer " + jwt.encode({"sub": "1", "role": "root", "exp": int(time.time()) + 60},
-                           JWT_SECRET, algorithm="HS256"),
-    "Bearer " + jwt.encode({"sub": "1", "role": "admin"}, JWT_SECRET, algorithm="HS256"),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer not-a-jwt",
+        "Basic YWxpY2U6cHc=",
+        "Bearer "
+        + jwt.encode(
+            {"sub": "1", "role": "admin", "exp": int(time.time()) + 60},
+            "another-secret-another-secret-xx",
+            algorithm="HS256",
+        ),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "1", "role": "root", "exp": int(time.time()) + 60},
+            JWT_SECRET,
+            algorithm="HS256",
+        ),
+        "Bearer " + jwt.encode({"sub": "1", "role": "admin"}, JWT_SECRET, algorithm="HS256"),
+    ],
+)
 async def test_invalid_tokens_are_401(api, header):
     result = await api.get("/api/racks", role=None, headers={"Authorization": header})
     assert result.status_code == 401
 
 
 async def test_expired_token_is_401_and_says_so(api):
-    expired = jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) - 5},
-                         JWT_SECRET, algorithm="HS256")
-    result = await api.get("/api/racks", role=None,
-                           headers={"Authorization": f"Bearer {expired}"})
+    expired = jwt.encode(
+        {"sub": "1", "role": "admin", "exp": int(time.time()) - 5}, JWT_SECRET, algorithm="HS256"
+    )
+    result = await api.get("/api/racks", role=None, headers={"Authorization": f"Bearer {expired}"})
     assert result.status_code == 401 and "expired" in result.json["description"]
 
 
 async def test_alg_none_token_is_rejected(api):
-    forged = jwt.encode({"sub": "1", "role": "admin", "exp": int(time.time()) + 60}, None,
-                        algorithm="none")
+    forged = jwt.encode(
+        {"sub": "1", "role": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"
+    )
     result = await api.get("/api/racks", role=None, headers={"Authorization": f"Bearer {forged}"})
     assert result.status_code == 401
 
@@ -105,8 +125,9 @@ async def test_viewer_reads_but_cannot_write(api, lab):
 
 async def test_only_admins_manage_users_and_import(api):
     assert (await api.get("/api/users", role="editor")).status_code == 403
-    result = await api.post("/api/users", role="editor",
-                            json={"username": "eve", "password": PASSWORD, "role": "admin"})
+    result = await api.post(
+        "/api/users", role="editor", json={"username": "eve", "password": PASSWORD, "role": "admin"}
+    )
     assert result.status_code == 403
     doc = {"format": "homerack-inventory", "version": 1}
     assert (await api.post("/api/import", role="editor", json=doc)).status_code == 403
@@ -126,15 +147,18 @@ async def test_user_validation_and_conflicts(api):
     assert short.status_code == 422 and short.json["errors"][0]["field"] == "password"
     bad = await api.post("/api/users", json={"username": "bad name!", "password": PASSWORD})
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "username"
-    role = await api.post("/api/users", json={"username": "bob", "password": PASSWORD,
-                                              "role": "root"})
+    role = await api.post(
+        "/api/users", json={"username": "bob", "password": PASSWORD, "role": "root"}
+    )
     assert role.status_code == 422 and role.json["errors"][0]["field"] == "role"
 
 
 async def test_users_never_expose_password_hashes(api):
     user = await _user(api)
-    for body in ((await api.get("/api/users")).json["items"][0],
-                 (await api.get(f"/api/users/{user['id']}")).json):
+    for body in (
+        (await api.get("/api/users")).json["items"][0],
+        (await api.get(f"/api/users/{user['id']}")).json,
+    ):
         assert set(body) == {"id", "username", "role", "active"}
 
 
@@ -147,8 +171,11 @@ async def test_password_change_and_deactivation(api):
     await api.patch(f"/api/users/{user['id']}", json={"active": False})
     assert (await _login(api, "alice", "a new long password")).status_code == 401
     # A token issued before deactivation no longer reads /me.
-    me = await api.get("/api/auth/me", role=None,
-                       headers={"Authorization": f"Bearer {token('editor', user['id'])}"})
+    me = await api.get(
+        "/api/auth/me",
+        role=None,
+        headers={"Authorization": f"Bearer {token('editor', user['id'])}"},
+    )
     assert me.status_code == 401
 
 
@@ -166,15 +193,22 @@ async def test_last_admin_cannot_be_removed_or_demoted(api):
     root = await _as(api, "root")
     gone = await api.delete(f"/api/users/{USER_IDS['admin']}", role=None, headers=root)
     assert gone.status_code == 204
-    demote = await api.patch(f"/api/users/{admin['id']}", role=None, headers=root,
-                             json={"role": "viewer"})
+    demote = await api.patch(
+        f"/api/users/{admin['id']}", role=None, headers=root, json={"role": "viewer"}
+    )
     assert demote.status_code == 422 and "last active admin" in demote.json["description"]
-    assert (await api.delete(f"/api/users/{admin['id']}", role=None,
-                             headers=root)).status_code == 409
-    other = await api.post("/api/users", role=None, headers=root,
-                           json={"username": "second", "password": PASSWORD, "role": "admin"})
-    assert (await api.delete(f"/api/users/{admin['id']}", role=None,
-                             headers=root)).status_code == 204
+    assert (
+        await api.delete(f"/api/users/{admin['id']}", role=None, headers=root)
+    ).status_code == 409
+    other = await api.post(
+        "/api/users",
+        role=None,
+        headers=root,
+        json={"username": "second", "password": PASSWORD, "role": "admin"},
+    )
+    assert (
+        await api.delete(f"/api/users/{admin['id']}", role=None, headers=root)
+    ).status_code == 204
     second = await _as(api, "second")
     mine = await api.get(f"/api/users/{other.json['id']}", role=None, headers=second)
     assert mine.json["role"] == "admin"
@@ -198,16 +232,20 @@ async def test_empty_or_nul_username_is_a_client_error(api, username):
 
 # -- revocation: a token stands only while its user's password, role and status do ---
 
+
 async def _bearer(api, headers, path="/api/racks"):
     return await api.get(path, role=None, headers=headers)
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    ({"password": "another long password"}, "changed after this token was issued"),
-    ({"role": "viewer"}, "changed after this token was issued"),
-    ({"role": "admin"}, "changed after this token was issued"),
-    ({"active": False}, "deactivated"),
-])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"password": "another long password"}, "changed after this token was issued"),
+        ({"role": "viewer"}, "changed after this token was issued"),
+        ({"role": "admin"}, "changed after this token was issued"),
+        ({"active": False}, "deactivated"),
+    ],
+)
 async def test_a_change_of_the_user_revokes_their_tokens(api, change, reason):
     user = await _user(api)
     alice = await _as(api, "alice")
@@ -219,8 +257,9 @@ async def test_a_change_of_the_user_revokes_their_tokens(api, change, reason):
     assert reason in refused.json["description"]
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
     # Writes are refused as well, and nothing is written.
-    write = await api.post("/api/racks", role=None, headers=alice,
-                           json={"name": "R", "u_height": 4})
+    write = await api.post(
+        "/api/racks", role=None, headers=alice, json={"name": "R", "u_height": 4}
+    )
     assert write.status_code == 401
     assert (await api.get("/api/racks")).json["total"] == 0
     if change.get("active") is not False:  # a fresh login carries the new facts
@@ -260,13 +299,11 @@ async def test_revoked_admin_token_no_longer_opens_detailed_health(config):
         api = Api(client)
         await _user(api, "root", "admin")
         root = await _as(api, "root")
-        assert (await api.get("/api/health/detailed", role=None,
-                              headers=root)).status_code == 200
+        assert (await api.get("/api/health/detailed", role=None, headers=root)).status_code == 200
         user_id = (await api.get("/api/users", params={"role": "admin"})).json["items"][0]
         assert user_id["username"] == "root"
         await api.patch(f"/api/users/{user_id['id']}", json={"role": "editor"})
-        assert (await api.get("/api/health/detailed", role=None,
-                              headers=root)).status_code == 403
+        assert (await api.get("/api/health/detailed", role=None, headers=root)).status_code == 403
 
 
 async def test_token_state_is_read_once_per_user_and_interval(config, monkeypatch):
@@ -277,11 +314,12 @@ async def test_token_state_is_read_once_per_user_and_interval(config, monkeypatc
 
     reads = []
     real = users.token_state
-    monkeypatch.setattr(users, "token_state", lambda db, uid: (reads.append(uid),
-                                                               real(db, uid))[1])
+    monkeypatch.setattr(users, "token_state", lambda db, uid: (reads.append(uid), real(db, uid))[1])
     config = dataclasses.replace(config, token_check_seconds=1)
-    async with (falcon.testing.ASGIConductor(create_app(config)) as one,
-                falcon.testing.ASGIConductor(create_app(config)) as two):
+    async with (
+        falcon.testing.ASGIConductor(create_app(config)) as one,
+        falcon.testing.ASGIConductor(create_app(config)) as two,
+    ):
         api, other = Api(one), Api(two)
         user = await _user(api)
         alice = await _as(api, "alice")

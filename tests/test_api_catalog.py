@@ -4,9 +4,15 @@ import pytest
 
 
 async def test_brand_crud(api):
-    brand = await api.create("/api/brands", {"name": "  MikroTik ", "website": "https://mikrotik.com"})
-    assert brand == {"id": brand["id"], "name": "MikroTik", "website": "https://mikrotik.com",
-                     "logo_url": None}
+    brand = await api.create(
+        "/api/brands", {"name": "  MikroTik ", "website": "https://mikrotik.com"}
+    )
+    assert brand == {
+        "id": brand["id"],
+        "name": "MikroTik",
+        "website": "https://mikrotik.com",
+        "logo_url": None,
+    }
     got = await api.get(f"/api/brands/{brand['id']}")
     assert got.json == brand
     changed = await api.patch(f"/api/brands/{brand['id']}", json={"website": ""})
@@ -39,15 +45,18 @@ async def test_patch_keeps_own_name_in_other_case(api):
     assert result.status_code == 200 and result.json["name"] == "Netgear"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "name"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 101}, "name"),
-    ({"name": 42}, "name"),
-    ({"name": "bad\nname"}, "name"),
-    ({"name": "ok", "website": "javascript:alert(1)"}, "website"),
-    ({"name": "ok", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"name": 42}, "name"),
+        ({"name": "bad\nname"}, "name"),
+        ({"name": "ok", "website": "javascript:alert(1)"}, "website"),
+        ({"name": "ok", "colour": "red"}, "colour"),
+    ],
+)
 async def test_invalid_brand_is_422_naming_the_field(api, body, field):
     result = await api.post("/api/brands", json=body)
     assert result.status_code == 422
@@ -57,8 +66,9 @@ async def test_invalid_brand_is_422_naming_the_field(api, body, field):
 
 
 async def test_malformed_json_is_400(api):
-    result = await api.post("/api/brands", body=b'{"name": ',
-                            headers={"Content-Type": "application/json"})
+    result = await api.post(
+        "/api/brands", body=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
     assert result.status_code == 400
     assert result.json["title"]
 
@@ -70,8 +80,9 @@ async def test_json_array_body_is_422(api):
 
 
 async def test_non_json_content_type_is_415(api):
-    result = await api.post("/api/brands", body=b"name=x",
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    result = await api.post(
+        "/api/brands", body=b"name=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert result.status_code == 415
 
 
@@ -84,8 +95,7 @@ async def test_list_filters_and_pagination(api):
     assert [b["name"] for b in found["items"]] == ["Alpha", "Alphabet"]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"offset": -1},
-                                    {"limit": "ten"}])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}])
 async def test_bad_paging_is_400(api, params):
     result = await api.get("/api/brands", params=params)
     assert result.status_code == 400
@@ -109,20 +119,28 @@ async def test_device_type_category_filter_rejects_unknown(api):
     assert "router" in result.json["description"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"u_height": 0}, "u_height"),
-    ({"u_height": 21}, "u_height"),
-    ({"u_height": 1.5}, "u_height"),
-    ({"u_height": "2"}, "u_height"),
-    ({"width_in": 21}, "width_in"),
-    ({"category": "toaster"}, "category"),
-    ({"airflow": "up"}, "airflow"),
-    ({"weight_kg": -1}, "weight_kg"),
-    ({"brand_id": 9999}, "brand_id"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"u_height": 0}, "u_height"),
+        ({"u_height": 21}, "u_height"),
+        ({"u_height": 1.5}, "u_height"),
+        ({"u_height": "2"}, "u_height"),
+        ({"width_in": 21}, "width_in"),
+        ({"category": "toaster"}, "category"),
+        ({"airflow": "up"}, "airflow"),
+        ({"weight_kg": -1}, "weight_kg"),
+        ({"brand_id": 9999}, "brand_id"),
+    ],
+)
 async def test_invalid_device_type_is_422(api, lab, change, field):
-    body = {"brand_id": lab["brands"][0]["id"], "model": "New", "category": "switch",
-            "u_height": 1, **change}
+    body = {
+        "brand_id": lab["brands"][0]["id"],
+        "model": "New",
+        "category": "switch",
+        "u_height": 1,
+        **change,
+    }
     result = await api.post("/api/device-types", json=body)
     assert result.status_code == 422, result.text
     assert [e["field"] for e in result.json["errors"]] == [field]
@@ -130,11 +148,15 @@ async def test_invalid_device_type_is_422(api, lab, change, field):
 
 async def test_model_unique_per_brand(api, lab):
     ubi, dell = lab["brands"]
-    dup = await api.post("/api/device-types", json={"brand_id": ubi["id"], "model": "usw-24",
-                                                    "category": "switch", "u_height": 1})
+    dup = await api.post(
+        "/api/device-types",
+        json={"brand_id": ubi["id"], "model": "usw-24", "category": "switch", "u_height": 1},
+    )
     assert dup.status_code == 409
-    ok = await api.post("/api/device-types", json={"brand_id": dell["id"], "model": "USW-24",
-                                                   "category": "switch", "u_height": 1})
+    ok = await api.post(
+        "/api/device-types",
+        json={"brand_id": dell["id"], "model": "USW-24", "category": "switch", "u_height": 1},
+    )
     assert ok.status_code == 201
 
 
@@ -157,8 +179,7 @@ async def test_growing_a_device_type_must_fit_its_racks(api, lab):
     result = await api.patch(f"/api/device-types/{lab['server']['id']}", json={"u_height": 12})
     assert result.status_code == 422
     assert result.json["errors"][0]["field"] == "u_height"
-    heavy = await api.patch(f"/api/device-types/{lab['server']['id']}",
-                            json={"weight_kg": 99})
+    heavy = await api.patch(f"/api/device-types/{lab['server']['id']}", json={"weight_kg": 99})
     assert heavy.status_code == 422 and heavy.json["errors"][0]["field"] == "weight_kg"
     assert "101.5 kg" in heavy.json["description"]
     unchanged = (await api.get(f"/api/device-types/{lab['server']['id']}")).json
@@ -166,8 +187,14 @@ async def test_growing_a_device_type_must_fit_its_racks(api, lab):
 
 
 async def test_missing_records_are_404(api):
-    for path in ("/api/brands/77", "/api/device-types/77", "/api/racks/77", "/api/devices/77",
-                 "/api/connections/77", "/api/users/77"):
+    for path in (
+        "/api/brands/77",
+        "/api/device-types/77",
+        "/api/racks/77",
+        "/api/devices/77",
+        "/api/connections/77",
+        "/api/users/77",
+    ):
         result = await api.get(path)
         assert result.status_code == 404, path
         assert "77" in result.json["description"]
@@ -178,12 +205,15 @@ async def test_missing_records_are_404(api):
 NUL = "\u0000"
 
 
-@pytest.mark.parametrize(("path", "body", "field"), [
-    ("/api/brands", {"name": f"A{NUL}B"}, "name"),
-    ("/api/brands", {"name": "A", "website": f"https://a.example/{NUL}"}, "website"),
-    ("/api/racks", {"name": "R", "u_height": 4, "notes": f"n{NUL}"}, "notes"),
-    ("/api/racks", {"name": "R", "u_height": 4, "location": NUL}, "location"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/brands", {"name": f"A{NUL}B"}, "name"),
+        ("/api/brands", {"name": "A", "website": f"https://a.example/{NUL}"}, "website"),
+        ("/api/racks", {"name": "R", "u_height": 4, "notes": f"n{NUL}"}, "notes"),
+        ("/api/racks", {"name": "R", "u_height": 4, "location": NUL}, "location"),
+    ],
+)
 async def test_nul_in_a_string_field_is_422_and_writes_nothing(api, path, body, field):
     # PostgreSQL cannot store NUL: psycopg2 raised ValueError and the API answered 500.
     result = await api.post(path, json=body)
@@ -192,8 +222,7 @@ async def test_nul_in_a_string_field_is_422_and_writes_nothing(api, path, body, 
     assert (await api.get(path)).json["total"] == 0
 
 
-@pytest.mark.parametrize("path", ["/api/brands", "/api/racks", "/api/device-types",
-                                  "/api/devices"])
+@pytest.mark.parametrize("path", ["/api/brands", "/api/racks", "/api/device-types", "/api/devices"])
 @pytest.mark.parametrize("value", [NUL, f"a{NUL}b", "a\u001fb"])
 async def test_control_characters_in_a_text_filter_are_400(api, path, value):
     result = await api.get(path, params={"q": value})

@@ -28,7 +28,7 @@ def png(color=(200, 30, 30), size=(64, 32), text: str | None = None) -> bytes:
 def jpeg_with_exif() -> bytes:
     image = Image.new("RGB", (40, 40), (10, 120, 200))
     exif = Image.Exif()
-    exif[0x010F] = "SecretCam"      # Make
+    exif[0x010F] = "SecretCam"  # Make
     exif[0x8825] = {2: (52.0, 31.0, 0.0)}  # GPS info
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes())
@@ -62,13 +62,21 @@ def _thumbnail_exif() -> bytes:
 
     def entry(tag: int, value: int) -> bytes:  # one LONG
         return struct.pack(">HHII", tag, 4, 1, value)
+
     ifd1_at = 8 + 2 + 12 + 4
     thumb_at = ifd1_at + 2 + 2 * 12 + 4
-    tiff = (b"MM\0*" + struct.pack(">I", 8)
-            + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 1, 0)  # Orientation
-            + struct.pack(">I", ifd1_at)
-            + struct.pack(">H", 2) + entry(0x0201, thumb_at) + entry(0x0202, len(thumb.getvalue()))
-            + struct.pack(">I", 0) + thumb.getvalue())
+    tiff = (
+        b"MM\0*"
+        + struct.pack(">I", 8)
+        + struct.pack(">H", 1)
+        + struct.pack(">HHIHH", 0x0112, 3, 1, 1, 0)  # Orientation
+        + struct.pack(">I", ifd1_at)
+        + struct.pack(">H", 2)
+        + entry(0x0201, thumb_at)
+        + entry(0x0202, len(thumb.getvalue()))
+        + struct.pack(">I", 0)
+        + thumb.getvalue()
+    )
     return b"Exif\0\0" + tiff
 
 
@@ -94,29 +102,34 @@ async def brand(api):
 
 def stored_bytes(config, url: str) -> bytes:
     """The bytes the database holds for the logo at ``url``."""
-    rows = query(config.database_url, "SELECT data FROM logo WHERE name = "
-                                      f"'{url.rsplit('/', 1)[1]}'")
+    rows = query(
+        config.database_url, f"SELECT data FROM logo WHERE name = '{url.rsplit('/', 1)[1]}'"
+    )
     assert len(rows) == 1, (url, rows)
     return bytes(rows[0][0])
 
 
 async def _put(api, brand_id, data: bytes, content_type="image/png", **kw):
-    return await api.put(f"/api/brands/{brand_id}/logo", body=data,
-                         headers={"Content-Type": content_type}, **kw)
+    return await api.put(
+        f"/api/brands/{brand_id}/logo", body=data, headers={"Content-Type": content_type}, **kw
+    )
 
 
-@pytest.mark.parametrize(("make", "ext", "fmt"), [
-    (lambda: png(text="created by a secret tool"), "png", "PNG"),
-    (lambda: _noise("PNG", optimize=True), "png", "PNG"),
-    (jpeg_with_exif, "jpg", "JPEG"),
-    (_progressive_jpeg, "jpg", "JPEG"),
-    (_jpeg_with_restarts_and_thumbnail, "jpg", "JPEG"),
-    (lambda: jpeg_with_exif() + bytes(MAX_ZERO_PADDING), "jpg", "JPEG"),  # tolerated padding
-    (webp, "webp", "WEBP"),
-    (lambda: _noise("WEBP", quality=80), "webp", "WEBP"),
-    (lambda: _noise("WEBP", lossless=True), "webp", "WEBP"),
-    (_webp_with_odd_chunk, "webp", "WEBP"),
-])
+@pytest.mark.parametrize(
+    ("make", "ext", "fmt"),
+    [
+        (lambda: png(text="created by a secret tool"), "png", "PNG"),
+        (lambda: _noise("PNG", optimize=True), "png", "PNG"),
+        (jpeg_with_exif, "jpg", "JPEG"),
+        (_progressive_jpeg, "jpg", "JPEG"),
+        (_jpeg_with_restarts_and_thumbnail, "jpg", "JPEG"),
+        (lambda: jpeg_with_exif() + bytes(MAX_ZERO_PADDING), "jpg", "JPEG"),  # tolerated padding
+        (webp, "webp", "WEBP"),
+        (lambda: _noise("WEBP", quality=80), "webp", "WEBP"),
+        (lambda: _noise("WEBP", lossless=True), "webp", "WEBP"),
+        (_webp_with_odd_chunk, "webp", "WEBP"),
+    ],
+)
 async def test_images_are_reencoded_and_stored_by_hash(api, config, brand, make, ext, fmt):
     original = make()
     result = await _put(api, brand["id"], original, content_type="application/octet-stream")
@@ -133,8 +146,10 @@ async def test_images_are_reencoded_and_stored_by_hash(api, config, brand, make,
     assert (await api.get(f"/api/brands/{brand['id']}")).json["logo_url"] == url
     served = await api.get(url, role=None)
     assert served.status_code == 200 and served.content == stored
-    assert served.headers["content-type"] == {"png": "image/png", "jpg": "image/jpeg",
-                                              "webp": "image/webp"}[ext]
+    assert (
+        served.headers["content-type"]
+        == {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}[ext]
+    )
 
 
 async def test_logo_for_missing_brand_is_404(api):
@@ -165,6 +180,7 @@ async def test_replacing_and_removing_logos_cleans_unused_rows(api, config, bran
 
 # -- metadata: nothing of the uploader's survives the re-encode, byte for byte ---
 
+
 def _marker(where: str) -> bytes:
     return f"<script>alert('{where}')</script>".encode()
 
@@ -178,9 +194,12 @@ def _exif(where: str) -> bytes:
 
 
 def _xmp(where: str) -> bytes:
-    return (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
-            b'02/22-rdf-syntax-ns#"><rdf:Description>' + _marker(where + "-xmp")
-            + b"</rdf:Description></rdf:RDF></x:xmpmeta>")
+    return (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+        b'02/22-rdf-syntax-ns#"><rdf:Description>'
+        + _marker(where + "-xmp")
+        + b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
 
 
 def _icc(where: str) -> bytes:
@@ -191,8 +210,13 @@ def _icc(where: str) -> bytes:
 def hostile_jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 40), (10, 120, 200)).save(
-        out, "JPEG", comment=_marker("jpeg-comment"), exif=_exif("jpeg"), icc_profile=_icc("jpeg"),
-        xmp=_xmp("jpeg"))
+        out,
+        "JPEG",
+        comment=_marker("jpeg-comment"),
+        exif=_exif("jpeg"),
+        icc_profile=_icc("jpeg"),
+        xmp=_xmp("jpeg"),
+    )
     return out.getvalue()
 
 
@@ -203,14 +227,16 @@ def hostile_png() -> bytes:
     info.add_text("Software", _marker("png-ztxt").decode(), zip=True)
     out = io.BytesIO()
     Image.new("RGBA", (40, 40), (10, 120, 200, 100)).save(
-        out, "PNG", pnginfo=info, exif=_exif("png"), icc_profile=_icc("png"))
+        out, "PNG", pnginfo=info, exif=_exif("png"), icc_profile=_icc("png")
+    )
     return out.getvalue()
 
 
 def hostile_webp() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 40), (10, 120, 200)).save(
-        out, "WEBP", exif=_exif("webp"), icc_profile=_icc("webp"), xmp=_xmp("webp"))
+        out, "WEBP", exif=_exif("webp"), icc_profile=_icc("webp"), xmp=_xmp("webp")
+    )
     return out.getvalue()
 
 
@@ -222,8 +248,9 @@ _CARRIERS = {
 }
 
 
-@pytest.mark.parametrize(("make", "ext"), [(hostile_jpeg, "jpg"), (hostile_png, "png"),
-                                           (hostile_webp, "webp")])
+@pytest.mark.parametrize(
+    ("make", "ext"), [(hostile_jpeg, "jpg"), (hostile_png, "png"), (hostile_webp, "webp")]
+)
 async def test_all_metadata_is_dropped_byte_for_byte(api, config, brand, make, ext):
     original = make()
     assert original.count(b"<script>") >= 2  # the attack is really in the upload
@@ -253,21 +280,28 @@ async def test_exif_orientation_is_applied_before_it_is_dropped(api, config, bra
 
 # -- hostile uploads: refused with a clear 4xx before anything is written ---------
 
+
 def _png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares ``width`` x ``height`` (a decompression bomb's
     header: decoding it would need width * height * 3 bytes)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
-                                                              8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _jpeg_declaring(width: int, height: int) -> bytes:
     data = bytearray(jpeg_with_exif())
     sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -276,8 +310,8 @@ def _webp_declaring(width: int, height: int) -> bytes:
     Image.new("RGB", (30, 30), (0, 200, 0)).save(out, "WEBP", lossless=True)
     data = bytearray(out.getvalue())
     at = data.index(b"VP8L") + 9  # after the signature byte: 14 bits each of w-1, h-1
-    bits = int.from_bytes(data[at:at + 4], "little") & ~((1 << 28) - 1)
-    data[at:at + 4] = (bits | (width - 1) | (height - 1) << 14).to_bytes(4, "little")
+    bits = int.from_bytes(data[at : at + 4], "little") & ~((1 << 28) - 1)
+    data[at : at + 4] = (bits | (width - 1) | (height - 1) << 14).to_bytes(4, "little")
     return bytes(data)
 
 
@@ -295,7 +329,7 @@ def _still_gif() -> bytes:
 
 
 def _truncated(data: bytes) -> bytes:
-    return data[:len(data) * 2 // 3]
+    return data[: len(data) * 2 // 3]
 
 
 def _big_photo(fmt: str) -> bytes:
@@ -316,17 +350,26 @@ PHP = b"<?php system($_GET['c']); ?>"
 
 
 # Polyglots: a valid image with another file appended after its end.
-APPENDED = {"html": b"<html><script>alert(1)</script></html>",
-            "zip": _zip("shell.php", PHP), "php": PHP,
-            "zeros then html": bytes(MAX_ZERO_PADDING) + b"<script>alert(1)</script>",
-            "too many zeros": bytes(MAX_ZERO_PADDING + 1)}
+APPENDED = {
+    "html": b"<html><script>alert(1)</script></html>",
+    "zip": _zip("shell.php", PHP),
+    "php": PHP,
+    "zeros then html": bytes(MAX_ZERO_PADDING) + b"<script>alert(1)</script>",
+    "too many zeros": bytes(MAX_ZERO_PADDING + 1),
+}
 POLYGLOTS = {
-    f"{label} + {kind}": (image + tail, f"carries {len(tail):,} bytes after the end of the "
-                                        f"{name} image (a polyglot?); upload the image alone")
+    f"{label} + {kind}": (
+        image + tail,
+        f"carries {len(tail):,} bytes after the end of the "
+        f"{name} image (a polyglot?); upload the image alone",
+    )
     for label, name, image in (
-        ("png", "PNG", png()), ("jpeg", "JPEG", jpeg_with_exif()), ("webp", "WebP", webp()),
+        ("png", "PNG", png()),
+        ("jpeg", "JPEG", jpeg_with_exif()),
+        ("webp", "WebP", webp()),
         ("jpeg with a thumbnail", "JPEG", _jpeg_with_restarts_and_thumbnail()),
-        ("progressive jpeg", "JPEG", _progressive_jpeg()))
+        ("progressive jpeg", "JPEG", _progressive_jpeg()),
+    )
     for kind, tail in APPENDED.items()
 }
 TOO_LARGE = "larger size than a logo may have"
@@ -347,14 +390,23 @@ HOSTILE = {
     "png 5000x10": (png(size=(5000, 10)), "is 5000x10 px; at most 4096 px per side"),
     "animated gif": (_animated("GIF"), "unsupported image format GIF"),
     "still gif": (_still_gif(), "unsupported image format GIF"),
-    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-            b'<script>alert(1)</script></svg>', "not a PNG, JPEG or WebP"),
-    "pdf": (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
-            "not a PNG, JPEG or WebP"),
-    "html": (b"<!doctype html><html><body onload=alert(1)></body></html>",
-             "not a PNG, JPEG or WebP"),
-    "png signature then html": (b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script>",
-                                "not a PNG, JPEG or WebP"),
+    "svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b"<script>alert(1)</script></svg>",
+        "not a PNG, JPEG or WebP",
+    ),
+    "pdf": (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
+        "not a PNG, JPEG or WebP",
+    ),
+    "html": (
+        b"<!doctype html><html><body onload=alert(1)></body></html>",
+        "not a PNG, JPEG or WebP",
+    ),
+    "png signature then html": (
+        b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script>",
+        "not a PNG, JPEG or WebP",
+    ),
     "empty": (b"", "empty"),
 }
 
@@ -372,8 +424,7 @@ async def _unchanged(api, config, branded) -> None:
 
 
 @pytest.mark.parametrize("case", HOSTILE)
-async def test_hostile_uploads_are_422_with_a_reason_and_write_nothing(api, config, branded,
-                                                                        case):
+async def test_hostile_uploads_are_422_with_a_reason_and_write_nothing(api, config, branded, case):
     data, words = HOSTILE[case]
     result = await _put(api, branded["id"], data, content_type="image/png")
     assert result.status_code == 422, (case, result.status_code, result.text)
@@ -396,14 +447,24 @@ def _png_with_chunk_payload() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize(("case", "data", "payloads"), [
-    ("php in a png text chunk", _png_with_chunk_payload(), (b"<?php", b"system(")),
-    ("zip in a jpeg comment", hostile_jpeg()[:2] + b"\xff\xfe"
-     + struct.pack(">H", 2 + len(_zip("shell.php", PHP))) + _zip("shell.php", PHP)
-     + hostile_jpeg()[2:], (b"PK\x03\x04", b"shell.php", b"<?php", b"<script>")),
-])
+@pytest.mark.parametrize(
+    ("case", "data", "payloads"),
+    [
+        ("php in a png text chunk", _png_with_chunk_payload(), (b"<?php", b"system(")),
+        (
+            "zip in a jpeg comment",
+            hostile_jpeg()[:2]
+            + b"\xff\xfe"
+            + struct.pack(">H", 2 + len(_zip("shell.php", PHP)))
+            + _zip("shell.php", PHP)
+            + hostile_jpeg()[2:],
+            (b"PK\x03\x04", b"shell.php", b"<?php", b"<script>"),
+        ),
+    ],
+)
 async def test_payloads_inside_metadata_are_stored_as_the_picture_alone(
-        api, config, brand, case, data, payloads):
+    api, config, brand, case, data, payloads
+):
     # Inside the image, not after it: accepted (refusing every text chunk or comment
     # would refuse ordinary logos), and the re-encode drops what rode along.
     result = await _put(api, brand["id"], data, content_type="image/png")
@@ -419,8 +480,12 @@ async def test_payloads_inside_metadata_are_stored_as_the_picture_alone(
 
 ORDINARY = {
     "PNG": (png(), _noise("PNG", optimize=True), hostile_png()),
-    "JPEG": (jpeg_with_exif(), _progressive_jpeg(), _jpeg_with_restarts_and_thumbnail(),
-             hostile_jpeg()),
+    "JPEG": (
+        jpeg_with_exif(),
+        _progressive_jpeg(),
+        _jpeg_with_restarts_and_thumbnail(),
+        hostile_jpeg(),
+    ),
     "WEBP": (webp(), _noise("WEBP", lossless=True), _webp_with_odd_chunk(), hostile_webp()),
 }
 
@@ -449,26 +514,32 @@ def test_image_end_survives_corrupted_bytes(fmt):
                 assert 0 < image_end(bytes(broken), fmt) <= len(broken)
 
 
-@pytest.mark.parametrize(("fmt", "data", "end"), [
-    # A WebP whose RIFF size is odd: one pad byte follows, and may be missing at the end.
-    ("WEBP", b"RIFF\x05\0\0\0WEBPx\0" + PHP, 14),
-    ("WEBP", b"RIFF\x05\0\0\0WEBPx", 13),
-    # JPEG fill bytes: 0xFF may repeat before a marker, inside and after a scan.
-    ("JPEG", b"\xff\xd8\xff\xff\xff\xda\0\x02\x12\xff\0\xff\xd3\x34\xff\xff\xd9<", 17),
-])
+@pytest.mark.parametrize(
+    ("fmt", "data", "end"),
+    [
+        # A WebP whose RIFF size is odd: one pad byte follows, and may be missing at the end.
+        ("WEBP", b"RIFF\x05\0\0\0WEBPx\0" + PHP, 14),
+        ("WEBP", b"RIFF\x05\0\0\0WEBPx", 13),
+        # JPEG fill bytes: 0xFF may repeat before a marker, inside and after a scan.
+        ("JPEG", b"\xff\xd8\xff\xff\xff\xda\0\x02\x12\xff\0\xff\xd3\x34\xff\xff\xd9<", 17),
+    ],
+)
 def test_image_end_on_handmade_structures(fmt, data, end):
     assert image_end(data, fmt) == end
 
 
-@pytest.mark.parametrize(("fmt", "data"), [
-    ("PNG", b"\x89PNG\r\n\x1a\n\xff\xff\xff\xffIDAT"),  # a chunk longer than the file
-    ("JPEG", b"\xff\xd8\xff\xe0\0\x01\xff\xd9"),  # a segment length below 2
-    ("JPEG", b"\xff\xd8\xff\xd8\xff\xd9"),  # a second SOI
-    ("JPEG", b"\xff\xd8junk\xff\xd9"),  # no marker where one must be
-    ("JPEG", b"\xff\xd8" + b"\xff" * 10_000),  # fill bytes to the end
-    ("WEBP", b"RIFF\x02\0\0\0WEBP"),  # a RIFF size too small for its own "WEBP"
-    ("WEBP", b"RIFF\xff\xff\xff\xffWEBP"),  # longer than the file
-])
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        ("PNG", b"\x89PNG\r\n\x1a\n\xff\xff\xff\xffIDAT"),  # a chunk longer than the file
+        ("JPEG", b"\xff\xd8\xff\xe0\0\x01\xff\xd9"),  # a segment length below 2
+        ("JPEG", b"\xff\xd8\xff\xd8\xff\xd9"),  # a second SOI
+        ("JPEG", b"\xff\xd8junk\xff\xd9"),  # no marker where one must be
+        ("JPEG", b"\xff\xd8" + b"\xff" * 10_000),  # fill bytes to the end
+        ("WEBP", b"RIFF\x02\0\0\0WEBP"),  # a RIFF size too small for its own "WEBP"
+        ("WEBP", b"RIFF\xff\xff\xff\xffWEBP"),  # longer than the file
+    ],
+)
 def test_image_end_refuses_broken_structures(fmt, data):
     with pytest.raises(ValueError):
         image_end(data, fmt)

@@ -21,11 +21,28 @@ async def test_export_references_by_name(api, lab):
     assert doc["format"] == "homerack-inventory" and doc["version"] == 2
     assert [b["name"] for b in doc["brands"]] == ["Ubiquiti", "Dell"]
     core = next(d for d in doc["devices"] if d["name"] == "core")
-    assert core == {"name": "core", "brand": "Ubiquiti", "model": "USW-24", "rack": "Main",
-                    "position_u": 12, "locked": False, "access_frequency": "monthly",
-                    "notes": "", "serial_number": "", "management_url": ""}
-    assert doc["connections"] == [{"device_a": "core", "device_b": "pve1", "cable_type": "cat6",
-                                   "count": 2, "label": "", "notes": ""}]
+    assert core == {
+        "name": "core",
+        "brand": "Ubiquiti",
+        "model": "USW-24",
+        "rack": "Main",
+        "position_u": 12,
+        "locked": False,
+        "access_frequency": "monthly",
+        "notes": "",
+        "serial_number": "",
+        "management_url": "",
+    }
+    assert doc["connections"] == [
+        {
+            "device_a": "core",
+            "device_b": "pve1",
+            "cable_type": "cat6",
+            "count": 2,
+            "label": "",
+            "notes": "",
+        }
+    ]
 
 
 async def test_import_round_trip_replaces_everything(api, lab):
@@ -33,8 +50,13 @@ async def test_import_round_trip_replaces_everything(api, lab):
     await api.create("/api/racks", {"name": "Extra", "u_height": 4})
     result = await api.post("/api/import", json=doc)
     assert result.status_code == 200, result.text
-    assert result.json["imported"] == {"brands": 2, "device_types": 3, "racks": 1,
-                                       "devices": 2, "connections": 1}
+    assert result.json["imported"] == {
+        "brands": 2,
+        "device_types": 3,
+        "racks": 1,
+        "devices": 2,
+        "connections": 1,
+    }
     assert _comparable(await _export(api)) == _comparable(doc)
     rack = (await api.get("/api/racks")).json["items"][0]
     detail = (await api.get(f"/api/racks/{rack['id']}")).json
@@ -65,14 +87,17 @@ def _break_format(doc):
     doc["format"] = "netbox"
 
 
-@pytest.mark.parametrize(("breaker", "field", "words"), [
-    (_break_overlap, "racks[0]", "overlap"),
-    (_break_reference, "connections[0].device_b", "unknown device 'ghost'"),
-    (_break_duplicate, "devices[1].name", "duplicate device name"),
-    (_break_type, "racks[0].u_height", "integer"),
-    (_break_budget, "racks[0]", "total weight"),
-    (_break_format, "format", "homerack-inventory"),
-])
+@pytest.mark.parametrize(
+    ("breaker", "field", "words"),
+    [
+        (_break_overlap, "racks[0]", "overlap"),
+        (_break_reference, "connections[0].device_b", "unknown device 'ghost'"),
+        (_break_duplicate, "devices[1].name", "duplicate device name"),
+        (_break_type, "racks[0].u_height", "integer"),
+        (_break_budget, "racks[0]", "total weight"),
+        (_break_format, "format", "homerack-inventory"),
+    ],
+)
 async def test_broken_import_leaves_the_database_unchanged(api, lab, breaker, field, words):
     before = await _export(api)
     # Something different from the current state, so a partial import would show.
@@ -100,8 +125,10 @@ async def test_import_reports_every_problem_at_once(api, lab):
 
 
 async def test_device_serial_and_url_round_trip(api, lab):
-    await api.patch(f"/api/devices/{lab['srv']['id']}", json={
-        "serial_number": "SVC-7H2K9", "management_url": "https://pve1.lan:8006/"})
+    await api.patch(
+        f"/api/devices/{lab['srv']['id']}",
+        json={"serial_number": "SVC-7H2K9", "management_url": "https://pve1.lan:8006/"},
+    )
     doc = await _export(api)
     pve1 = next(d for d in doc["devices"] if d["name"] == "pve1")
     assert pve1["serial_number"] == "SVC-7H2K9"

@@ -31,13 +31,16 @@ def run(monkeypatch, *argv, stdin: str | None = None) -> int:
 
 async def _login(config, username, password):
     async with falcon.testing.ASGIConductor(create_app(config)) as c:
-        return await c.simulate_post("/api/auth/login",
-                                     json={"username": username, "password": password})
+        return await c.simulate_post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
 
 
 async def test_user_add_reads_the_password_from_stdin(cli_env, monkeypatch, capsys):
-    assert run(monkeypatch, "user", "add", "Root", "--role", "admin",
-               stdin="a long enough password\n") == 0
+    assert (
+        run(monkeypatch, "user", "add", "Root", "--role", "admin", stdin="a long enough password\n")
+        == 0
+    )
     assert "created admin 'root'" in capsys.readouterr().out
     result = await _login(cli_env, "root", "a long enough password")
     assert result.status_code == 200 and result.json["user"]["role"] == "admin"
@@ -46,11 +49,24 @@ async def test_user_add_reads_the_password_from_stdin(cli_env, monkeypatch, caps
 
 
 async def test_user_add_exists_ok_keeps_the_existing_password(cli_env, monkeypatch, capsys):
-    assert run(monkeypatch, "user", "add", "admin", "--role", "admin",
-               stdin="the first password\n") == 0
+    assert (
+        run(monkeypatch, "user", "add", "admin", "--role", "admin", stdin="the first password\n")
+        == 0
+    )
     # What the deployment runs on every converge: no error, and nothing changes.
-    assert run(monkeypatch, "user", "add", "admin", "--role", "admin", "--exists-ok",
-               stdin="another password!\n") == 0
+    assert (
+        run(
+            monkeypatch,
+            "user",
+            "add",
+            "admin",
+            "--role",
+            "admin",
+            "--exists-ok",
+            stdin="another password!\n",
+        )
+        == 0
+    )
     assert "already exists (unchanged)" in capsys.readouterr().out
     assert (await _login(cli_env, "admin", "the first password")).status_code == 200
     # Without the flag a duplicate is still an error.
@@ -100,8 +116,10 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert run(monkeypatch, "db", "status") == 3  # an empty database: everything pending
     assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
-    assert ("applied 4 migration(s): 0001_initial, 0002_device_serial_and_url, "
-            "0003_user_token_epoch, 0004_logo_blobs" in capsys.readouterr().out)
+    assert (
+        "applied 4 migration(s): 0001_initial, 0002_device_serial_and_url, "
+        "0003_user_token_epoch, 0004_logo_blobs" in capsys.readouterr().out
+    )
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
     assert run(monkeypatch, "db", "status") == 0
@@ -109,8 +127,12 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
 
 def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
     with scratch_database(postgres_admin_dsn, "homerack_fresh") as url:
-        assert upgrade(url) == ["0001_initial", "0002_device_serial_and_url",
-                                "0003_user_token_epoch", "0004_logo_blobs"]
+        assert upgrade(url) == [
+            "0001_initial",
+            "0002_device_serial_and_url",
+            "0003_user_token_epoch",
+            "0004_logo_blobs",
+        ]
         assert upgrade(url) == []
 
 
@@ -145,8 +167,10 @@ def test_worker_refuses_pending_migrations(tmp_path):
 def test_worker_refuses_a_newer_schema(tmp_path):
     url, path = _migrated_sqlite(tmp_path)
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)"
-                     " VALUES ('x', '0099_future', '2030-01-01')")
+        conn.execute(
+            "INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)"
+            " VALUES ('x', '0099_future', '2030-01-01')"
+        )
     assert "0099_future" in _startup_error(tmp_path, url)
 
 
@@ -163,8 +187,10 @@ async def test_ready_reports_a_schema_that_went_stale(tmp_path):
     async with falcon.testing.ASGIConductor(create_app(config)) as client:
         ready = await client.simulate_get("/api/health/ready")
         assert ready.status_code == 200
-        assert ready.json == {"status": "ready",
-                              "checks": {"database": "ok", "redis": "not configured"}}
+        assert ready.json == {
+            "status": "ready",
+            "checks": {"database": "ok", "redis": "not configured"},
+        }
         # Someone restores an older dump under the running worker: not ready any more.
         with sqlite3.connect(path) as con:
             con.execute("DELETE FROM _yoyo_migration")

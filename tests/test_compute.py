@@ -55,16 +55,43 @@ async def wait_gone(pid: int) -> None:
 @pytest.fixture
 async def big_rack(api) -> str:
     """A 48U rack of 40 devices and 200 cables: a 10 s optimization computes for a while."""
-    types = [{"brand": "B", "model": f"M{i}", "category": "server", "u_height": 1,
-              "weight_kg": 2 + i, "power_w": 20 * i} for i in range(8)]
-    devices = [{"name": f"d{i}", "brand": "B", "model": f"M{i % 8}", "rack": "Big",
-                "position_u": i + 1, "access_frequency": ("daily", "weekly", "rarely")[i % 3]}
-               for i in range(40)]
-    cables = [{"device_a": f"d{i}", "device_b": f"d{(i * 7 + k) % 40}", "cable_type": "cat6"}
-              for i in range(40) for k in range(1, 6) if (i * 7 + k) % 40 != i]
-    doc = {"format": "homerack-inventory", "version": 1, "brands": [{"name": "B"}],
-           "device_types": types, "racks": [{"name": "Big", "u_height": 48}],
-           "devices": devices, "connections": cables}
+    types = [
+        {
+            "brand": "B",
+            "model": f"M{i}",
+            "category": "server",
+            "u_height": 1,
+            "weight_kg": 2 + i,
+            "power_w": 20 * i,
+        }
+        for i in range(8)
+    ]
+    devices = [
+        {
+            "name": f"d{i}",
+            "brand": "B",
+            "model": f"M{i % 8}",
+            "rack": "Big",
+            "position_u": i + 1,
+            "access_frequency": ("daily", "weekly", "rarely")[i % 3],
+        }
+        for i in range(40)
+    ]
+    cables = [
+        {"device_a": f"d{i}", "device_b": f"d{(i * 7 + k) % 40}", "cable_type": "cat6"}
+        for i in range(40)
+        for k in range(1, 6)
+        if (i * 7 + k) % 40 != i
+    ]
+    doc = {
+        "format": "homerack-inventory",
+        "version": 1,
+        "brands": [{"name": "B"}],
+        "device_types": types,
+        "racks": [{"name": "Big", "u_height": 48}],
+        "devices": devices,
+        "connections": cables,
+    }
     result = await api.post("/api/import", json=doc)
     assert result.status_code == 200, result.text
     rack = (await api.get("/api/racks", params={"q": "Big"})).json["items"][0]
@@ -73,8 +100,9 @@ async def big_rack(api) -> str:
 
 @postgres_only
 async def test_health_and_reads_answer_while_an_optimization_computes(api, big_rack):
-    run = asyncio.create_task(api.post(big_rack + "/optimize",
-                                       json={"time_limit_ms": 10_000}, role="viewer"))
+    run = asyncio.create_task(
+        api.post(big_rack + "/optimize", json={"time_limit_ms": 10_000}, role="viewer")
+    )
     for _ in range(1000):
         if (await detailed(api))["running"]:
             break
@@ -91,9 +119,15 @@ async def test_health_and_reads_answer_while_an_optimization_computes(api, big_r
 
 @postgres_only
 async def test_per_user_cap_holds_across_app_instances_sharing_redis(
-        config, redis_db, lab, held_optimizer):  # noqa: F811
-    async with app_with(config, redis_url=REDIS_URL) as one, \
-            app_with(config, redis_url=REDIS_URL) as two:
+    config,
+    redis_db,  # noqa: F811
+    lab,
+    held_optimizer,
+):
+    async with (
+        app_with(config, redis_url=REDIS_URL) as one,
+        app_with(config, redis_url=REDIS_URL) as two,
+    ):
         a, b = Api(one), Api(two)
         first = asyncio.create_task(a.post(optimize(lab), json={}, role="viewer"))
         assert await asyncio.to_thread(held_optimizer.started.acquire, True, 10)
@@ -171,7 +205,8 @@ async def test_a_killed_child_is_a_503_and_the_next_run_works(api, lab, held_opt
 
 @postgres_only
 async def test_a_run_past_its_deadline_is_stopped_and_its_child_replaced(
-        api, lab, held_optimizer, monkeypatch):
+    api, lab, held_optimizer, monkeypatch
+):
     margin = compute.DEADLINE_MARGIN_S
     monkeypatch.setattr(compute, "DEADLINE_MARGIN_S", 1.0)
     run = asyncio.create_task(api.post(optimize(lab), json={"time_limit_ms": 1}))
@@ -195,16 +230,16 @@ async def test_running_out_of_memory_in_the_child_is_a_422(api, lab, config, mon
         m.setattr(optimizer, "optimize", optimizer_hold.hungry)
         hungry = await api.post(optimize(lab), json={})
     assert hungry.status_code == 422, hungry.text
-    assert f"more than the optimizer's {config.optimizer_memory_mb} MB" in \
-        hungry.json["description"]
+    assert (
+        f"more than the optimizer's {config.optimizer_memory_mb} MB" in hungry.json["description"]
+    )
     again = await api.post(optimize(lab), json={})
     assert again.status_code == 200, again.text
     assert pid not in (await detailed(api))["pids"]  # a fresh child, not the strained one
 
 
 def _in_progress(state: str) -> float:
-    return REGISTRY.get_sample_value("homerack_optimizer_runs_in_progress",
-                                     {"state": state}) or 0
+    return REGISTRY.get_sample_value("homerack_optimizer_runs_in_progress", {"state": state}) or 0
 
 
 @postgres_only
@@ -234,11 +269,14 @@ async def test_logo_decoding_has_its_own_bounded_pool(api, config, monkeypatch):
         return real(data)
 
     monkeypatch.setattr(brands, "sanitize_image", slow)
-    paths = [f"/api/brands/{(await api.create('/api/brands', {'name': f'B{i}'}))['id']}/logo"
-             for i in range(DECODE_THREADS + DECODE_QUEUE + 1)]
+    paths = [
+        f"/api/brands/{(await api.create('/api/brands', {'name': f'B{i}'}))['id']}/logo"
+        for i in range(DECODE_THREADS + DECODE_QUEUE + 1)
+    ]
     headers = {"Content-Type": "image/png"}
-    uploads = [asyncio.create_task(api.put(path, body=png(), headers=headers))
-               for path in paths[1:]]
+    uploads = [
+        asyncio.create_task(api.put(path, body=png(), headers=headers)) for path in paths[1:]
+    ]
     for _ in range(DECODE_THREADS):
         assert await asyncio.to_thread(entered.acquire, True, 10)
     await asyncio.sleep(0.2)  # the others wait in the decoder's queue

@@ -25,34 +25,38 @@ def test_postgres_requires_a_secret():
 
 
 def test_secret_key_serves_when_no_jwt_secret():
-    config = load_config({"HOMERACK_DATABASE_URL": "postgresql://h/db",
-                          "HOMERACK_SECRET_KEY": SECRET})
+    config = load_config(
+        {"HOMERACK_DATABASE_URL": "postgresql://h/db", "HOMERACK_SECRET_KEY": SECRET}
+    )
     assert config.jwt_secret == SECRET
 
 
-@pytest.mark.parametrize(("variable", "value", "words"), [
-    ("HOMERACK_DATABASE_URL", "mysql://x/y", "scheme"),
-    ("HOMERACK_DATABASE_URL", "sqlite://relative", "sqlite:///"),
-    ("HOMERACK_JWT_SECRET", "short", "at least 32"),
-    ("HOMERACK_DB_POOL_SIZE", "many", "integer"),
-    ("HOMERACK_DB_POOL_SIZE", "0", "between"),
-    ("HOMERACK_JWT_TTL_SECONDS", "5", "between"),
-    ("HOMERACK_MAX_LOGO_BYTES", "1e6", "integer"),
-    ("HOMERACK_CORS_ORIGINS", "example.com", "origin"),
-    ("HOMERACK_CORS_ORIGINS", "https://ok.example,ftp://x", "origin"),
-    ("HOMERACK_REDIS_URL", "localhost:6379", "redis://"),
-    ("HOMERACK_RATE_LIMIT", "fast", "20/s"),
-    ("HOMERACK_RATE_LIMIT", "10/d", "20/s"),
-    ("HOMERACK_RATE_LIMIT", "0/s", "at least 1"),
-    ("HOMERACK_LOGIN_RATE_LIMIT", "5/m burst", "20/s"),
-    ("HOMERACK_ACCESS_LOG", "maybe", "true or false"),
-    ("HOMERACK_TRUSTED_NETWORKS", "10.0.0.0/8,lan", "network"),
-    ("HOMERACK_CACHE_TTL_SECONDS", "-1", "between"),
-    ("HOMERACK_OPTIMIZER_PROCESSES", "0", "between"),
-    ("HOMERACK_OPTIMIZER_QUEUE", "lots", "integer"),
-    ("HOMERACK_OPTIMIZER_PER_USER", "0", "between"),
-    ("HOMERACK_OPTIMIZER_MEMORY_MB", "64", "between"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("HOMERACK_DATABASE_URL", "mysql://x/y", "scheme"),
+        ("HOMERACK_DATABASE_URL", "sqlite://relative", "sqlite:///"),
+        ("HOMERACK_JWT_SECRET", "short", "at least 32"),
+        ("HOMERACK_DB_POOL_SIZE", "many", "integer"),
+        ("HOMERACK_DB_POOL_SIZE", "0", "between"),
+        ("HOMERACK_JWT_TTL_SECONDS", "5", "between"),
+        ("HOMERACK_MAX_LOGO_BYTES", "1e6", "integer"),
+        ("HOMERACK_CORS_ORIGINS", "example.com", "origin"),
+        ("HOMERACK_CORS_ORIGINS", "https://ok.example,ftp://x", "origin"),
+        ("HOMERACK_REDIS_URL", "localhost:6379", "redis://"),
+        ("HOMERACK_RATE_LIMIT", "fast", "20/s"),
+        ("HOMERACK_RATE_LIMIT", "10/d", "20/s"),
+        ("HOMERACK_RATE_LIMIT", "0/s", "at least 1"),
+        ("HOMERACK_LOGIN_RATE_LIMIT", "5/m burst", "20/s"),
+        ("HOMERACK_ACCESS_LOG", "maybe", "true or false"),
+        ("HOMERACK_TRUSTED_NETWORKS", "10.0.0.0/8,lan", "network"),
+        ("HOMERACK_CACHE_TTL_SECONDS", "-1", "between"),
+        ("HOMERACK_OPTIMIZER_PROCESSES", "0", "between"),
+        ("HOMERACK_OPTIMIZER_QUEUE", "lots", "integer"),
+        ("HOMERACK_OPTIMIZER_PER_USER", "0", "between"),
+        ("HOMERACK_OPTIMIZER_MEMORY_MB", "64", "between"),
+    ],
+)
 def test_invalid_values_name_the_variable(tmp_path, variable, value, words):
     env = {"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET, variable: value}
     with pytest.raises(ConfigError) as err:
@@ -62,8 +66,12 @@ def test_invalid_values_name_the_variable(tmp_path, variable, value, words):
 
 
 def test_cors_origins_are_parsed(tmp_path):
-    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path),
-                          "HOMERACK_CORS_ORIGINS": "https://a.example, http://b.lan:8080/"})
+    config = load_config(
+        {
+            "HOMERACK_DATA_DIR": str(tmp_path),
+            "HOMERACK_CORS_ORIGINS": "https://a.example, http://b.lan:8080/",
+        }
+    )
     assert config.cors_origins == ("https://a.example", "http://b.lan:8080")
 
 
@@ -72,7 +80,8 @@ def test_relative_sqlite_paths_resolve_against_the_working_directory(tmp_path, m
 
     monkeypatch.chdir(tmp_path)
     assert bind_arguments("sqlite:///var/db.sqlite3")["filename"] == str(
-        tmp_path.resolve() / "var" / "db.sqlite3")
+        tmp_path.resolve() / "var" / "db.sqlite3"
+    )
     assert bind_arguments("sqlite:////srv/db.sqlite3")["filename"] == "/srv/db.sqlite3"
 
 
@@ -81,16 +90,24 @@ def test_postgresql_connection_attempts_time_out_unless_the_url_says():
     from homerack.storage.database import CONNECT_TIMEOUT_S, bind_arguments
 
     assert bind_arguments("postgresql://app@db/homerack") == {
-        "provider": "postgres", "dsn": "postgresql://app@db/homerack",
-        "connect_timeout": CONNECT_TIMEOUT_S}
+        "provider": "postgres",
+        "dsn": "postgresql://app@db/homerack",
+        "connect_timeout": CONNECT_TIMEOUT_S,
+    }
     assert "connect_timeout" not in bind_arguments(
-        "postgresql://app@db/homerack?sslmode=require&connect_timeout=2")
+        "postgresql://app@db/homerack?sslmode=require&connect_timeout=2"
+    )
 
 
-@pytest.mark.parametrize(("raw", "count", "period", "burst"), [
-    ("20/s", 20, 1, 20), ("600/m burst 100", 600, 60, 100), ("5/h", 5, 3600, 5),
-    (" 10/M  BURST 3 ", 10, 60, 3),
-])
+@pytest.mark.parametrize(
+    ("raw", "count", "period", "burst"),
+    [
+        ("20/s", 20, 1, 20),
+        ("600/m burst 100", 600, 60, 100),
+        ("5/h", 5, 3600, 5),
+        (" 10/M  BURST 3 ", 10, 60, 3),
+    ],
+)
 def test_rates_are_parsed(raw, count, period, burst):
     rate = parse_rate("X", raw)
     assert (rate.count, rate.period, rate.burst) == (count, period, burst)
@@ -98,19 +115,33 @@ def test_rates_are_parsed(raw, count, period, burst):
 
 
 def test_rate_limits_can_be_turned_off(tmp_path):
-    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET,
-                          "HOMERACK_RATE_LIMIT": "off", "HOMERACK_LOGIN_RATE_LIMIT": "OFF"})
+    config = load_config(
+        {
+            "HOMERACK_DATA_DIR": str(tmp_path),
+            "HOMERACK_JWT_SECRET": SECRET,
+            "HOMERACK_RATE_LIMIT": "off",
+            "HOMERACK_LOGIN_RATE_LIMIT": "OFF",
+        }
+    )
     assert config.rate_limit is None and config.login_rate_limit is None
     defaults = load_config({"HOMERACK_DATA_DIR": str(tmp_path), "HOMERACK_JWT_SECRET": SECRET})
     assert str(defaults.rate_limit) == "50/1s burst 100"
     assert str(defaults.login_rate_limit) == "10/60s burst 5"
 
 
-
 def test_optimizer_caps_are_read(tmp_path):
-    config = load_config({"HOMERACK_DATA_DIR": str(tmp_path),
-                          "HOMERACK_OPTIMIZER_PROCESSES": "2", "HOMERACK_OPTIMIZER_QUEUE": "6",
-                          "HOMERACK_OPTIMIZER_PER_USER": "3",
-                          "HOMERACK_OPTIMIZER_MEMORY_MB": "300"})
-    assert (config.optimizer_processes, config.optimizer_queue, config.optimizer_per_user,
-            config.optimizer_memory_mb) == (2, 6, 3, 300)
+    config = load_config(
+        {
+            "HOMERACK_DATA_DIR": str(tmp_path),
+            "HOMERACK_OPTIMIZER_PROCESSES": "2",
+            "HOMERACK_OPTIMIZER_QUEUE": "6",
+            "HOMERACK_OPTIMIZER_PER_USER": "3",
+            "HOMERACK_OPTIMIZER_MEMORY_MB": "300",
+        }
+    )
+    assert (
+        config.optimizer_processes,
+        config.optimizer_queue,
+        config.optimizer_per_user,
+        config.optimizer_memory_mb,
+    ) == (2, 6, 3, 300)

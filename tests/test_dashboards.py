@@ -23,7 +23,8 @@ DS = {"type": "prometheus", "uid": "homerack-prometheus"}
 
 def _load_checker():
     spec = importlib.util.spec_from_file_location(
-        "check_dashboards", ROOT / "scripts/check-dashboards.py")
+        "check_dashboards", ROOT / "scripts/check-dashboards.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,21 +35,49 @@ check = _load_checker()
 
 def _dashboard(uid="test-dash", title="Test dashboard") -> dict:
     return {
-        "id": None, "uid": uid, "title": title, "schemaVersion": 39,
+        "id": None,
+        "uid": uid,
+        "title": title,
+        "schemaVersion": 39,
         "panels": [
-            {"id": 1, "type": "timeseries", "title": "Requests", "datasource": DS,
-             "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
-             "targets": [{"refId": "A", "expr": 'rate(up{instance=~"$instance"}[5m])',
-                          "datasource": DS}]},
-            {"id": 2, "type": "row", "title": "More", "collapsed": True,
-             "gridPos": {"h": 1, "w": 24, "x": 0, "y": 8},
-             "panels": [
-                 {"id": 3, "type": "stat", "title": "Up", "datasource": DS,
-                  "gridPos": {"h": 4, "w": 6, "x": 0, "y": 9},
-                  "targets": [{"refId": "A", "expr": "up"}]}]},
+            {
+                "id": 1,
+                "type": "timeseries",
+                "title": "Requests",
+                "datasource": DS,
+                "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                "targets": [
+                    {"refId": "A", "expr": 'rate(up{instance=~"$instance"}[5m])', "datasource": DS}
+                ],
+            },
+            {
+                "id": 2,
+                "type": "row",
+                "title": "More",
+                "collapsed": True,
+                "gridPos": {"h": 1, "w": 24, "x": 0, "y": 8},
+                "panels": [
+                    {
+                        "id": 3,
+                        "type": "stat",
+                        "title": "Up",
+                        "datasource": DS,
+                        "gridPos": {"h": 4, "w": 6, "x": 0, "y": 9},
+                        "targets": [{"refId": "A", "expr": "up"}],
+                    }
+                ],
+            },
         ],
-        "templating": {"list": [{"name": "instance", "type": "query", "datasource": DS,
-                                 "query": "label_values(up, instance)"}]},
+        "templating": {
+            "list": [
+                {
+                    "name": "instance",
+                    "type": "query",
+                    "datasource": DS,
+                    "query": "label_values(up, instance)",
+                }
+            ]
+        },
     }
 
 
@@ -60,9 +89,9 @@ def _write(tmp_path: Path, name: str, doc) -> Path:
 
 # --- the shipped dashboards -------------------------------------------------------------
 
+
 def test_both_dashboards_are_shipped():
-    assert [p.name for p in DASHBOARDS] == ["homerack-application.json",
-                                             "homerack-host.json"]
+    assert [p.name for p in DASHBOARDS] == ["homerack-application.json", "homerack-host.json"]
 
 
 def test_shipped_dashboards_pass_the_structure_check():
@@ -85,7 +114,7 @@ def test_shipped_queries_substitute_cleanly():
         sent = check.substitute(target.expr)
         assert "$" not in sent, (target.panel, sent)
         if "rate(" in target.expr or "increase(" in target.expr:
-            assert "$__rate_interval" in target.expr, target.panel   # not a fixed window
+            assert "$__rate_interval" in target.expr, target.panel  # not a fixed window
 
 
 def test_the_command_line_accepts_the_shipped_dashboards(capsys):
@@ -95,6 +124,7 @@ def test_the_command_line_accepts_the_shipped_dashboards(capsys):
 
 # --- the structure check refuses bad input ----------------------------------------------
 
+
 def test_a_good_dashboard_passes(tmp_path):
     dashboards, errors = check.load_dashboards([_write(tmp_path, "d.json", _dashboard())])
     assert errors == []
@@ -102,24 +132,31 @@ def test_a_good_dashboard_passes(tmp_path):
     assert [t.panel for t in dashboards[0].targets()] == ["Requests", "Up"]
 
 
-@pytest.mark.parametrize(("break_it", "message"), [
-    (lambda d: d.pop("uid"), "missing or empty 'uid'"),
-    (lambda d: d.update(uid=""), "missing or empty 'uid'"),
-    (lambda d: d.update(title=" "), "missing or empty 'title'"),
-    (lambda d: d.update(id=7), "'id' must be null"),
-    (lambda d: d["panels"][0].pop("datasource"), "datasource uid is not"),
-    (lambda d: d["panels"][1]["panels"][0].update(datasource={"uid": "other"}),
-     "datasource uid is not"),
-    (lambda d: d["panels"][0]["targets"][0].pop("expr"), "missing or empty expr"),
-    (lambda d: d["panels"][0]["targets"][0].update(expr=""), "missing or empty expr"),
-    (lambda d: d["panels"][0]["targets"][0].pop("refId"), "missing refId"),
-    (lambda d: d["panels"][0].update(targets=[]), "no targets"),
-    (lambda d: d["panels"][1]["panels"][0].update(id=1), "duplicate panel id 1"),
-    (lambda d: d["panels"][0].pop("gridPos"), "gridPos"),
-    (lambda d: d["panels"][0]["gridPos"].update(x=20), "outside the 24 columns"),
-    (lambda d: d["templating"]["list"][0].update(datasource={"uid": "x"}),
-     "variable 'instance'"),
-])
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (lambda d: d.pop("uid"), "missing or empty 'uid'"),
+        (lambda d: d.update(uid=""), "missing or empty 'uid'"),
+        (lambda d: d.update(title=" "), "missing or empty 'title'"),
+        (lambda d: d.update(id=7), "'id' must be null"),
+        (lambda d: d["panels"][0].pop("datasource"), "datasource uid is not"),
+        (
+            lambda d: d["panels"][1]["panels"][0].update(datasource={"uid": "other"}),
+            "datasource uid is not",
+        ),
+        (lambda d: d["panels"][0]["targets"][0].pop("expr"), "missing or empty expr"),
+        (lambda d: d["panels"][0]["targets"][0].update(expr=""), "missing or empty expr"),
+        (lambda d: d["panels"][0]["targets"][0].pop("refId"), "missing refId"),
+        (lambda d: d["panels"][0].update(targets=[]), "no targets"),
+        (lambda d: d["panels"][1]["panels"][0].update(id=1), "duplicate panel id 1"),
+        (lambda d: d["panels"][0].pop("gridPos"), "gridPos"),
+        (lambda d: d["panels"][0]["gridPos"].update(x=20), "outside the 24 columns"),
+        (
+            lambda d: d["templating"]["list"][0].update(datasource={"uid": "x"}),
+            "variable 'instance'",
+        ),
+    ],
+)
 def test_the_structure_check_refuses(tmp_path, break_it, message):
     doc = copy.deepcopy(_dashboard())
     break_it(doc)
@@ -148,37 +185,46 @@ def test_the_command_line_exits_1_on_a_bad_file(tmp_path, capsys):
 
 # --- variable substitution ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("expr", "sent"), [
-    ("rate(x[$__rate_interval])", "rate(x[1m])"),
-    ("increase(x[${__range}]) + y[$__interval]", "increase(x[1h]) + y[15s]"),
-    ('x{instance=~"$instance"}', 'x{instance=~".+"}'),
-    ('x{instance=~"${instance}"}', 'x{instance=~".+"}'),
-    ('x{instance=~"${instance:regex}"}', 'x{instance=~".+"}'),
-    ('x{instance=~"[[instance]]"}', 'x{instance=~".+"}'),
-    # An equality cannot take a wildcard: it becomes a regex matcher.
-    ('x{instance="$instance"}', 'x{instance=~".+"}'),
-    # Part of a regex: any text there; the rest of the value stays.
-    ('x{name=~"${unit}\\\\.service"}', 'x{name=~".*\\\\.service"}'),
-    ('x{name="$unit.service"}', 'x{name=~".*\\\\.service"}'),
-    # A negative matcher on "All" must not exclude everything.
-    ('x{instance!~"$instance"}', 'x{instance!="__homerack_check_no_value__"}'),
-    # label_replace's $1 is no Grafana variable; other matchers stay as written.
-    ('label_replace(x{job="node"}, "a", "$1", "b", "(.*)")',
-     'label_replace(x{job="node"}, "a", "$1", "b", "(.*)")'),
-    ('sum by (le) (rate(h_bucket{instance=~"$instance", route!="/metrics"}'
-     '[$__rate_interval]))',
-     'sum by (le) (rate(h_bucket{instance=~".+", route!="/metrics"}[1m]))'),
-])
+
+@pytest.mark.parametrize(
+    ("expr", "sent"),
+    [
+        ("rate(x[$__rate_interval])", "rate(x[1m])"),
+        ("increase(x[${__range}]) + y[$__interval]", "increase(x[1h]) + y[15s]"),
+        ('x{instance=~"$instance"}', 'x{instance=~".+"}'),
+        ('x{instance=~"${instance}"}', 'x{instance=~".+"}'),
+        ('x{instance=~"${instance:regex}"}', 'x{instance=~".+"}'),
+        ('x{instance=~"[[instance]]"}', 'x{instance=~".+"}'),
+        # An equality cannot take a wildcard: it becomes a regex matcher.
+        ('x{instance="$instance"}', 'x{instance=~".+"}'),
+        # Part of a regex: any text there; the rest of the value stays.
+        ('x{name=~"${unit}\\\\.service"}', 'x{name=~".*\\\\.service"}'),
+        ('x{name="$unit.service"}', 'x{name=~".*\\\\.service"}'),
+        # A negative matcher on "All" must not exclude everything.
+        ('x{instance!~"$instance"}', 'x{instance!="__homerack_check_no_value__"}'),
+        # label_replace's $1 is no Grafana variable; other matchers stay as written.
+        (
+            'label_replace(x{job="node"}, "a", "$1", "b", "(.*)")',
+            'label_replace(x{job="node"}, "a", "$1", "b", "(.*)")',
+        ),
+        (
+            'sum by (le) (rate(h_bucket{instance=~"$instance", route!="/metrics"}'
+            "[$__rate_interval]))",
+            'sum by (le) (rate(h_bucket{instance=~".+", route!="/metrics"}[1m]))',
+        ),
+    ],
+)
 def test_substitute_without_values(expr, sent):
     assert check.substitute(expr) == sent
 
 
 def test_substitute_with_values():
     values = {"instance": "lampadas.local", "__rate_interval": "2m"}
-    assert (check.substitute('rate(x{instance=~"$instance"}[$__rate_interval])', values)
-            == 'rate(x{instance=~"lampadas.local"}[2m])')
-    assert check.substitute('x{instance="${instance}"}', values) == \
-        'x{instance="lampadas.local"}'
+    assert (
+        check.substitute('rate(x{instance=~"$instance"}[$__rate_interval])', values)
+        == 'rate(x{instance=~"lampadas.local"}[2m])'
+    )
+    assert check.substitute('x{instance="${instance}"}', values) == 'x{instance="lampadas.local"}'
     assert check.substitute("topk($n, x)", {"n": "5"}) == "topk(5, x)"
 
 
@@ -188,6 +234,7 @@ def test_a_variable_outside_a_matcher_needs_a_value():
 
 
 # --- the query check, against a fake Prometheus ------------------------------------------
+
 
 class FakePrometheus(BaseHTTPRequestHandler):
     """``/api/v1/query``: data for most expressions, an empty vector for ones naming
@@ -201,19 +248,30 @@ class FakePrometheus(BaseHTTPRequestHandler):
         if self.path != "/api/v1/query":
             return self._send(404, {"status": "error", "error": "not found"})
         if "syntax error" in expr:
-            return self._send(400, {"status": "error", "errorType": "bad_data",
-                                    "error": "parse error"})
+            return self._send(
+                400, {"status": "error", "errorType": "bad_data", "error": "parse error"}
+            )
         if "absent_metric" in expr or (
-                "late_metric" in expr and self.server.queries.count(expr) < 3):
-            return self._send(200, {"status": "success",
-                                    "data": {"resultType": "vector", "result": []}})
-        result = [{"metric": {"instance": "a"}, "value": [1700000000, "1"]},
-                  {"metric": {"instance": "b"}, "value": [1700000000, "NaN"]}]
+            "late_metric" in expr and self.server.queries.count(expr) < 3
+        ):
+            return self._send(
+                200, {"status": "success", "data": {"resultType": "vector", "result": []}}
+            )
+        result = [
+            {"metric": {"instance": "a"}, "value": [1700000000, "1"]},
+            {"metric": {"instance": "b"}, "value": [1700000000, "NaN"]},
+        ]
         if expr.startswith("time()"):
-            return self._send(200, {"status": "success", "data": {
-                "resultType": "scalar", "result": [1700000000, "1700000000"]}})
-        return self._send(200, {"status": "success",
-                                "data": {"resultType": "vector", "result": result}})
+            return self._send(
+                200,
+                {
+                    "status": "success",
+                    "data": {"resultType": "scalar", "result": [1700000000, "1700000000"]},
+                },
+            )
+        return self._send(
+            200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+        )
 
     def _send(self, code, body):
         data = json.dumps(body).encode()
@@ -271,11 +329,15 @@ def test_an_unreachable_prometheus_is_an_error():
 
 def test_check_queries_substitutes_and_flags_empty_results(prometheus):
     lines = []
-    results = check.check_queries(_url(prometheus), [
-        _target('rate(present_metric{instance=~"$instance"}[$__rate_interval])', "A", "Good"),
-        _target('absent_metric{instance=~"$instance"}', "B", "Bad"),
-        _target("syntax error", "C", "Broken"),
-        _target("topk($n, x)", "D", "Unresolved")])
+    results = check.check_queries(
+        _url(prometheus),
+        [
+            _target('rate(present_metric{instance=~"$instance"}[$__rate_interval])', "A", "Good"),
+            _target('absent_metric{instance=~"$instance"}', "B", "Bad"),
+            _target("syntax error", "C", "Broken"),
+            _target("topk($n, x)", "D", "Unresolved"),
+        ],
+    )
     assert prometheus.queries[0] == 'rate(present_metric{instance=~".+"}[1m])'
     assert [r.ok for r in results] == [True, False, False, False]
     assert results[0].series == 2 and results[1].series == 0
@@ -290,20 +352,24 @@ def test_check_queries_substitutes_and_flags_empty_results(prometheus):
 def test_check_queries_polls_until_data_arrives(prometheus):
     waits = []
     results = check.check_queries(
-        _url(prometheus), [_target("late_metric"), _target("present_metric", "B"),
-                           _target("syntax error", "C")],
-        retries=5, wait=7, sleep=waits.append)
+        _url(prometheus),
+        [_target("late_metric"), _target("present_metric", "B"), _target("syntax error", "C")],
+        retries=5,
+        wait=7,
+        sleep=waits.append,
+    )
     assert [r.ok for r in results] == [True, True, False]
-    assert waits == [7, 7]                      # asked three times, then had it
+    assert waits == [7, 7]  # asked three times, then had it
     assert prometheus.queries.count("late_metric") == 3
-    assert prometheus.queries.count("present_metric") == 1   # not asked again
-    assert prometheus.queries.count("syntax error") == 1     # permanent: not asked again
+    assert prometheus.queries.count("present_metric") == 1  # not asked again
+    assert prometheus.queries.count("syntax error") == 1  # permanent: not asked again
 
 
 def test_check_queries_gives_up_after_the_retries(prometheus):
     waits = []
-    results = check.check_queries(_url(prometheus), [_target("absent_metric")],
-                                  retries=2, wait=1, sleep=waits.append)
+    results = check.check_queries(
+        _url(prometheus), [_target("absent_metric")], retries=2, wait=1, sleep=waits.append
+    )
     assert not results[0].ok and waits == [1, 1]
     assert prometheus.queries.count("absent_metric") == 3
 
@@ -317,8 +383,7 @@ def test_the_command_line_checks_queries(prometheus, tmp_path, capsys):
     bad = _dashboard(uid="other", title="Other")
     bad["panels"][1]["panels"][0]["targets"][0]["expr"] = "absent_metric"
     path = _write(tmp_path, "bad.json", bad)
-    assert check.main(["--prometheus", _url(prometheus), "--var", "instance=a",
-                       str(path)]) == 1
+    assert check.main(["--prometheus", _url(prometheus), "--var", "instance=a", str(path)]) == 1
     out = capsys.readouterr().out
     assert "EMPTY Other / Up [A]: 0 series" in out
     assert out.splitlines()[-1] == "2 panels, 2 queries, 1 returned data"

@@ -30,8 +30,17 @@ from homerack.storage.database import open_database, upgrade
 pytestmark = pytest.mark.postgres
 
 # Read-only routes, each backed by a different unit of work.
-READS = ("/api/racks", "/api/racks/1", "/api/devices", "/api/brands", "/api/device-types",
-         "/api/connections", "/api/racks/1/bom", "/api/export", "/api/auth/me")
+READS = (
+    "/api/racks",
+    "/api/racks/1",
+    "/api/devices",
+    "/api/brands",
+    "/api/device-types",
+    "/api/connections",
+    "/api/racks/1/bom",
+    "/api/export",
+    "/api/auth/me",
+)
 
 
 class Server:
@@ -42,12 +51,17 @@ class Server:
 
     def terminate(self) -> None:
         """End every backend of the app's database, waiting until each has exited."""
-        pg_exec(self.admin_dsn, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                                f"WHERE datname = '{self.name}'")
+        pg_exec(
+            self.admin_dsn,
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}'",
+        )
 
     def allow_connections(self, allowed: bool) -> None:
-        pg_exec(self.admin_dsn,
-                f"ALTER DATABASE {self.name} WITH ALLOW_CONNECTIONS {str(allowed).lower()}")
+        pg_exec(
+            self.admin_dsn,
+            f"ALTER DATABASE {self.name} WITH ALLOW_CONNECTIONS {str(allowed).lower()}",
+        )
 
     def go_down(self) -> None:
         self.allow_connections(False)
@@ -67,22 +81,42 @@ async def faulty(postgres_admin_dsn, tmp_path):
         upgrade(url)
         add_test_users(url)
         server = Server(postgres_admin_dsn, url.rsplit("/", 1)[1].split("?")[0])
-        config = Config(database_url=url, jwt_secret=JWT_SECRET, upload_dir=tmp_path / "up",
-                        db_pool_size=2, token_check_seconds=300)
+        config = Config(
+            database_url=url,
+            jwt_secret=JWT_SECRET,
+            upload_dir=tmp_path / "up",
+            db_pool_size=2,
+            token_check_seconds=300,
+        )
         try:
             async with falcon.testing.ASGIConductor(create_app(config)) as conductor:
                 api = Api(conductor)
                 brand = await api.create("/api/brands", {"name": "Acme"})
-                kind = await api.create("/api/device-types", {
-                    "brand_id": brand["id"], "model": "Box", "category": "server",
-                    "u_height": 1})
+                kind = await api.create(
+                    "/api/device-types",
+                    {"brand_id": brand["id"], "model": "Box", "category": "server", "u_height": 1},
+                )
                 rack = await api.create("/api/racks", {"name": "Main", "u_height": 12})
-                devices = [await api.create("/api/devices", {
-                    "name": name, "device_type_id": kind["id"], "rack_id": rack["id"],
-                    "position_u": u}) for name, u in (("alpha", 1), ("beta", 2))]
-                await api.create("/api/connections", {
-                    "device_a_id": devices[0]["id"], "device_b_id": devices[1]["id"],
-                    "cable_type": "cat6"})
+                devices = [
+                    await api.create(
+                        "/api/devices",
+                        {
+                            "name": name,
+                            "device_type_id": kind["id"],
+                            "rack_id": rack["id"],
+                            "position_u": u,
+                        },
+                    )
+                    for name, u in (("alpha", 1), ("beta", 2))
+                ]
+                await api.create(
+                    "/api/connections",
+                    {
+                        "device_a_id": devices[0]["id"],
+                        "device_b_id": devices[1]["id"],
+                        "cable_type": "cat6",
+                    },
+                )
                 yield SimpleNamespace(api=api, server=server)
         finally:
             server.allow_connections(True)
@@ -120,7 +154,8 @@ async def test_terminated_backends_are_replaced(faulty):
         # Concurrently, so that both pool threads meet their dead connection.
         answers = await asyncio.gather(*(api.get(path) for path in READS))
         assert [a.status_code for a in answers] == [200] * len(READS), [
-            (p, a.status_code, a.text) for p, a in zip(READS, answers, strict=True)]
+            (p, a.status_code, a.text) for p, a in zip(READS, answers, strict=True)
+        ]
         ready = await api.get("/api/health/ready", role=None)
         assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
     assert counted("homerack_db_reconnects_total") >= before + 3  # at least one per round
@@ -160,8 +195,10 @@ async def test_an_unreachable_database_is_503_logged_as_json_and_recovers(faulty
         for path, answer in zip(READS, answers, strict=True):
             assert answer.status_code == 503, (path, answer.status_code, answer.text)
             assert answer.headers["retry-after"] == "2"
-            assert answer.json == {"title": "Service Unavailable", "description":
-                                   "the database is unavailable; retry shortly"}
+            assert answer.json == {
+                "title": "Service Unavailable",
+                "description": "the database is unavailable; retry shortly",
+            }
         ready = await api.get("/api/health/ready", role=None)
         assert ready.status_code == 503
         assert ready.json["checks"]["database"] == "unavailable (no connection)"
@@ -193,8 +230,11 @@ async def test_an_unreachable_database_is_503_logged_as_json_and_recovers(faulty
 async def test_a_logo_read_without_the_database_is_503(faulty):
     api, server = faulty.api, faulty.server
     brand = (await api.get("/api/brands")).json["items"][0]
-    url = (await api.put(f"/api/brands/{brand['id']}/logo", body=png(),
-                         headers={"Content-Type": "image/png"})).json["logo_url"]
+    url = (
+        await api.put(
+            f"/api/brands/{brand['id']}/logo", body=png(), headers={"Content-Type": "image/png"}
+        )
+    ).json["logo_url"]
     assert (await api.get(url, role=None)).status_code == 200
     unavailable = counted("homerack_db_unavailable_total", operation="fetch_logo")
     server.go_down()
@@ -204,8 +244,10 @@ async def test_a_logo_read_without_the_database_is_503(faulty):
         server.allow_connections(True)
     assert answer.status_code == 503 and answer.headers["retry-after"] == "2"
     assert "cache-control" not in answer.headers  # never cached as the logo
-    assert answer.json == {"title": "Service Unavailable",
-                           "description": "the database is unavailable; retry shortly"}
+    assert answer.json == {
+        "title": "Service Unavailable",
+        "description": "the database is unavailable; retry shortly",
+    }
     assert counted("homerack_db_unavailable_total", operation="fetch_logo") == unavailable + 1
 
 
@@ -252,8 +294,9 @@ async def test_a_write_that_lost_its_connection_changes_nothing(faulty, monkeypa
     answer = await api.post("/api/import", json=_replacement(before))
     server.allow_connections(True)
     assert answer.status_code == 503, answer.text
-    assert answer.json["description"] == ("the database is unavailable; nothing was saved; "
-                                          "retry shortly")
+    assert answer.json["description"] == (
+        "the database is unavailable; nothing was saved; retry shortly"
+    )
     assert _inventory((await api.get("/api/export")).json) == _inventory(before)
 
 
@@ -360,4 +403,3 @@ async def test_an_unexpected_error_is_a_500_in_one_json_line(api, monkeypatch, l
     assert len(errors) == 1 and errors[0]["logger"] == "homerack"
     assert errors[0]["request_id"] == rid and errors[0]["route"] == "/api/racks"
     assert "RuntimeError: boom\nsecond line" in errors[0]["exc"]
-

@@ -2,8 +2,9 @@
 
 from homerack.domain.rules import Placed, RackInfo, layout_problems, utilization
 
-RACK = RackInfo(name="main", u_height=10, width_in=19, depth_mm=600, max_weight_kg=50,
-                max_power_w=500)
+RACK = RackInfo(
+    name="main", u_height=10, width_in=19, depth_mm=600, max_weight_kg=50, max_power_w=500
+)
 
 
 def dev(name, pos, height=1, **kw):
@@ -55,8 +56,9 @@ def test_unknown_depth_is_not_a_problem():
 
 
 def test_budgets_report_totals():
-    problems = layout_problems(RACK, [dev("a", 1, weight_kg=30, power_w=300),
-                                      dev("b", 2, weight_kg=25.5, power_w=250)])
+    problems = layout_problems(
+        RACK, [dev("a", 1, weight_kg=30, power_w=300), dev("b", 2, weight_kg=25.5, power_w=250)]
+    )
     assert kinds(problems) == ["weight", "power"]
     assert "55.5 kg" in problems[0].reason and "50 kg" in problems[0].reason
     assert "550 W" in problems[1].reason and "500 W" in problems[1].reason

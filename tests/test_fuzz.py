@@ -60,17 +60,22 @@ EXAMPLES = int(os.environ.get("HOMERACK_FUZZ_EXAMPLES", "25"))
 MIN_CASES = 1000
 CONFIG = {
     "seed": 20261130,
-    "generation": {"allow-extra-parameters": False, "deterministic": True,
-                   "max-examples": EXAMPLES},
+    "generation": {
+        "allow-extra-parameters": False,
+        "deterministic": True,
+        "max-examples": EXAMPLES,
+    },
     # Sequences: valid requests, along the document's own links (see above).
-    "phases": {"stateful": {"generation": {"mode": "positive"},
-                            "inference": {"algorithms": []}}},
-    "checks": {"positive_data_acceptance": {
-        "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}},
+    "phases": {"stateful": {"generation": {"mode": "positive"}, "inference": {"algorithms": []}}},
+    "checks": {
+        "positive_data_acceptance": {
+            "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]
+        }
+    },
 }
-TALLY: Counter = Counter()   # cases sent, per phase
-FOUND: Counter = Counter()   # failing operations (or sequences), per phase
-REACHED: set[str] = set()    # item operations the linked sequences answered with 2xx
+TALLY: Counter = Counter()  # cases sent, per phase
+FOUND: Counter = Counter()  # failing operations (or sequences), per phase
+REACHED: set[str] = set()  # item operations the linked sequences answered with 2xx
 
 
 def _reset(url: str) -> None:
@@ -79,8 +84,11 @@ def _reset(url: str) -> None:
     try:
         with conn, conn.cursor() as cur:
             cur.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-            cur.execute("INSERT INTO app_user (id, username, password_hash, role) "
-                        "VALUES (%s, 'fuzzer', '!', 'admin')", (FUZZ_ADMIN_ID,))
+            cur.execute(
+                "INSERT INTO app_user (id, username, password_hash, role) "
+                "VALUES (%s, 'fuzzer', '!', 'admin')",
+                (FUZZ_ADMIN_ID,),
+            )
     finally:
         conn.close()
 
@@ -98,16 +106,27 @@ def api_schema(fuzz_db, tmp_path_factory):
     # token_check_seconds=0: each request reads the token's user, so a sequence that
     # changed the fuzzer's own account (links lead there from /api/auth/me) does not
     # leave a stale token state to the next one, which starts from a reset database.
-    config = Config(database_url=fuzz_db, jwt_secret=JWT_SECRET, db_pool_size=4,
-                    token_check_seconds=0,
-                    upload_dir=tmp_path_factory.mktemp("fuzz") / "uploads")
-    return schemathesis.openapi.from_asgi("/api/openapi.json", create_app(config),
-                                          config=SchemathesisConfig.from_dict(CONFIG))
+    config = Config(
+        database_url=fuzz_db,
+        jwt_secret=JWT_SECRET,
+        db_pool_size=4,
+        token_check_seconds=0,
+        upload_dir=tmp_path_factory.mktemp("fuzz") / "uploads",
+    )
+    return schemathesis.openapi.from_asgi(
+        "/api/openapi.json", create_app(config), config=SchemathesisConfig.from_dict(CONFIG)
+    )
 
 
 def _settings(examples: int, **kw) -> settings:
-    return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck), **kw)
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        **kw,
+    )
 
 
 def test_every_operation_holds_its_contract(api_schema):
@@ -122,9 +141,13 @@ def test_every_operation_holds_its_contract(api_schema):
             TALLY[f"{case.meta.phase.name.value}/{case.meta.generation.mode.value}"] += 1
             case.call_and_validate(headers=AUTH)
 
-        test = build_operation_test(config=api_schema.config, operation=operation,
-                                    test_func=fuzz, given_kwargs={},
-                                    feedback=FeedbackSources())
+        test = build_operation_test(
+            config=api_schema.config,
+            operation=operation,
+            test_func=fuzz,
+            given_kwargs={},
+            feedback=FeedbackSources(),
+        )
         try:
             test()
         # Every failing operation is reported, not just the first (schemathesis's
@@ -166,8 +189,11 @@ def test_linked_sequences_hold_the_contract(api_schema, fuzz_db):
     try:
         # No shrinking: the database keeps what earlier steps wrote, so a replayed
         # sequence meets other data (hypothesis calls that a flaky strategy).
-        Sequences.run(settings=_settings(EXAMPLES * 5, stateful_step_count=12,
-                                         phases=[Phase.explicit, Phase.generate]))
+        Sequences.run(
+            settings=_settings(
+                EXAMPLES * 5, stateful_step_count=12, phases=[Phase.explicit, Phase.generate]
+            )
+        )
     except (Exception, BaseExceptionGroup):
         FOUND["stateful"] += 1
         # The first failure, not hypothesis's complaint when it replays the sequence
@@ -181,11 +207,21 @@ def test_the_fuzzer_ran_enough_cases():
     if "operations" not in FOUND or "stateful" not in TALLY:
         pytest.skip("run with the fuzzing tests above")
     total = sum(TALLY.values())
-    print(f"\nfuzzer: {total} cases ({dict(TALLY)}), failing: {dict(FOUND) or 0}; "
-          f"item routes reached by links: {len(REACHED)}: {', '.join(sorted(REACHED))}")
+    print(
+        f"\nfuzzer: {total} cases ({dict(TALLY)}), failing: {dict(FOUND) or 0}; "
+        f"item routes reached by links: {len(REACHED)}: {', '.join(sorted(REACHED))}"
+    )
     assert total >= MIN_CASES * EXAMPLES // 25
     # The links take sequences through a record's whole life (and a rack's sub-resources).
-    assert {"GET /api/racks/{id}", "PATCH /api/racks/{id}", "DELETE /api/racks/{id}",
-            "GET /api/racks/{id}/elevation.svg", "POST /api/racks/{id}/optimize",
-            "GET /api/brands/{id}", "PATCH /api/brands/{id}", "PUT /api/brands/{id}/logo",
-            "GET /api/users/{id}", "DELETE /api/users/{id}"} <= REACHED
+    assert {
+        "GET /api/racks/{id}",
+        "PATCH /api/racks/{id}",
+        "DELETE /api/racks/{id}",
+        "GET /api/racks/{id}/elevation.svg",
+        "POST /api/racks/{id}/optimize",
+        "GET /api/brands/{id}",
+        "PATCH /api/brands/{id}",
+        "PUT /api/brands/{id}/logo",
+        "GET /api/users/{id}",
+        "DELETE /api/users/{id}",
+    } <= REACHED

@@ -31,6 +31,7 @@ APP_DIR = str(Path(homerack.__file__).resolve().parents[1])
 def _pythonpath(*dirs: str) -> str:
     return os.pathsep.join([*dirs, APP_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
 
+
 pytestmark = pytest.mark.postgres
 
 
@@ -49,14 +50,20 @@ def request(sock: str, method: str, path: str, body=None, headers=None):
     conn = UnixConnection(sock)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        hdrs = {"Connection": "close", **({"Content-Type": "application/json"} if data else {}),
-                **(headers or {})}
+        hdrs = {
+            "Connection": "close",
+            **({"Content-Type": "application/json"} if data else {}),
+            **(headers or {}),
+        }
         conn.request(method, path, body=data, headers=hdrs)
         resp = conn.getresponse()
         raw = resp.read()
         ctype = resp.getheader("Content-Type") or ""
-        return resp.status, dict(resp.getheaders()), (json.loads(raw) if "json" in ctype
-                                                      else raw.decode())
+        return (
+            resp.status,
+            dict(resp.getheaders()),
+            (json.loads(raw) if "json" in ctype else raw.decode()),
+        )
     finally:
         conn.close()
 
@@ -76,9 +83,23 @@ def redis_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("redis")
 
     def start():
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(100):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -103,16 +124,34 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gunicorn")
     (tmp / "metrics").mkdir()
     sock = str(tmp / "api.sock")
-    env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": "x" * 40,
-           "HOMERACK_REDIS_URL": redis_server["url"], "HOMERACK_BIND": f"unix:{sock}",
-           "HOMERACK_WORKERS": "2", "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
-           "HOMERACK_GRACEFUL_TIMEOUT": "10", "HOMERACK_RATE_LIMIT": "off",
-           "HOMERACK_CONTROL_SOCKET": "off", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
-           "PYTHONPATH": _pythonpath()}
+    env = {
+        **os.environ,
+        "HOMERACK_DATABASE_URL": url,
+        "HOMERACK_JWT_SECRET": "x" * 40,
+        "HOMERACK_REDIS_URL": redis_server["url"],
+        "HOMERACK_BIND": f"unix:{sock}",
+        "HOMERACK_WORKERS": "2",
+        "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
+        "HOMERACK_GRACEFUL_TIMEOUT": "10",
+        "HOMERACK_RATE_LIMIT": "off",
+        "HOMERACK_CONTROL_SOCKET": "off",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+        "PYTHONPATH": _pythonpath(),
+    }
     log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             "python:homerack.gunicorn_conf", "homerack.asgi:app"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:homerack.gunicorn_conf",
+            "homerack.asgi:app",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -124,8 +163,14 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("gunicorn did not become ready:\n" + (tmp / "gunicorn.log").read_text())
-    state = {"sock": sock, "proc": proc, "log": tmp / "gunicorn.log", "dsn": postgres_admin_dsn,
-             "db": name, "url": url}
+    state = {
+        "sock": sock,
+        "proc": proc,
+        "log": tmp / "gunicorn.log",
+        "dsn": postgres_admin_dsn,
+        "db": name,
+        "url": url,
+    }
     yield state
     if proc.poll() is None:
         proc.terminate()
@@ -145,23 +190,27 @@ def metric(text: str, name: str, **labels) -> float:
 
 def test_metrics_are_summed_across_workers(server):
     sock = server["sock"]
-    before = metric(request(sock, "GET", "/metrics")[2], "homerack_http_requests_total",
-                    route="/api/health/live", status="200")
+    before = metric(
+        request(sock, "GET", "/metrics")[2],
+        "homerack_http_requests_total",
+        route="/api/health/live",
+        status="200",
+    )
     # Concurrent batches until both workers have answered (the kernel hands connections
     # to whichever worker accepts first, so one idle worker may take a short burst alone).
     pids, sent = set(), 0
     with ThreadPoolExecutor(8) as pool:
         while (len(pids) < 2 or sent < 40) and sent < 2000:
-            batch = list(pool.map(lambda _: request(sock, "GET", "/api/health/live"),
-                                  range(16)))
+            batch = list(pool.map(lambda _: request(sock, "GET", "/api/health/live"), range(16)))
             assert {r[0] for r in batch} == {200}
             sent += len(batch)
-            pids |= {r[2]["pid"] for r in pool.map(
-                lambda _: request(sock, "GET", "/api/health/detailed"), range(8))}
+            pids |= {
+                r[2]["pid"]
+                for r in pool.map(lambda _: request(sock, "GET", "/api/health/detailed"), range(8))
+            }
     assert len(pids) == 2, "both workers served requests"
     text = request(sock, "GET", "/metrics")[2]
-    after = metric(text, "homerack_http_requests_total", route="/api/health/live",
-                   status="200")
+    after = metric(text, "homerack_http_requests_total", route="/api/health/live", status="200")
     assert after - before == sent  # every worker's share, not one worker's
     assert metric(text, "homerack_build_info") == 1
     assert metric(text, "homerack_workers") == 2  # one per live worker, summed
@@ -184,16 +233,16 @@ def test_a_dead_worker_leaves_the_workers_gauge(server):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pids = {request(sock, "GET", "/api/health/detailed")[2]["pid"] for _ in range(8)}
-        if pids - before and metric(request(sock, "GET", "/metrics")[2],
-                                    "homerack_workers") == 2:
+        if pids - before and metric(request(sock, "GET", "/metrics")[2], "homerack_workers") == 2:
             break
         time.sleep(0.2)
     assert metric(request(sock, "GET", "/metrics")[2], "homerack_workers") == 2
 
 
 def test_request_id_goes_through_gunicorn(server):
-    status, headers, _ = request(server["sock"], "GET", "/api/health",
-                                 headers={"X-Request-ID": "req-1234-abcd"})
+    status, headers, _ = request(
+        server["sock"], "GET", "/api/health", headers={"X-Request-ID": "req-1234-abcd"}
+    )
     assert status == 200 and headers["x-request-id"] == "req-1234-abcd"
 
 
@@ -208,8 +257,7 @@ def test_redis_down_degrades_and_recovers(server, redis_server):
     finally:
         redis_server["proc"] = redis_server["start"]()
     for _ in range(50):  # each worker notices on its next ping
-        if all(request(sock, "GET", "/api/health/ready")[2]["status"] == "ready"
-               for _ in range(4)):
+        if all(request(sock, "GET", "/api/health/ready")[2]["status"] == "ready" for _ in range(4)):
             break
         time.sleep(0.2)
     else:
@@ -223,25 +271,31 @@ def test_database_down_is_503_and_recovers(server):
     sock, dsn, db = server["sock"], server["dsn"], server["db"]
     auth = {"Authorization": f"Bearer {_admin_token()}"}
     pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
-    pg_exec(dsn, f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                 f"WHERE datname = '{db}'")
+    pg_exec(
+        dsn, f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{db}'"
+    )
     try:
         results = [request(sock, "GET", "/api/health/ready") for _ in range(4)]
         assert {r[0] for r in results} == {503}
         assert all(r[2]["checks"]["database"].startswith("unavailable") for r in results)
-        reads = [request(sock, "GET", f"/api/racks?limit={n}", headers=auth)
-                 for n in range(1, 5)]  # uncached: a new key each
+        reads = [
+            request(sock, "GET", f"/api/racks?limit={n}", headers=auth) for n in range(1, 5)
+        ]  # uncached: a new key each
         assert {r[0] for r in reads} == {503}, reads
-        assert all(r[1]["retry-after"] == "2" and "database is unavailable"
-                   in r[2]["description"] for r in reads)
+        assert all(
+            r[1]["retry-after"] == "2" and "database is unavailable" in r[2]["description"]
+            for r in reads
+        )
     finally:
         pg_exec(dsn, f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
     codes = [request(sock, "GET", "/api/health/ready")[0] for _ in range(4)]
     assert codes == [200] * 4
-    assert {request(sock, "GET", "/api/racks?limit=9", headers=auth)[0]
-            for _ in range(4)} == {200}
-    failed = {json.loads(line)["request_id"] for line in server["log"].read_text().splitlines()
-              if "database unavailable" in line}
+    assert {request(sock, "GET", "/api/racks?limit=9", headers=auth)[0] for _ in range(4)} == {200}
+    failed = {
+        json.loads(line)["request_id"]
+        for line in server["log"].read_text().splitlines()
+        if "database unavailable" in line
+    }
     assert {r[1]["x-request-id"] for r in reads} <= failed
 
 
@@ -252,9 +306,11 @@ def test_sigterm_lets_an_in_flight_request_finish(server):
     payload = json.dumps({"name": "graceful", "u_height": 12}).encode()
     conn = UnixConnection(sock, timeout=20)
     conn.connect()
-    head = (f"POST /api/racks HTTP/1.1\r\nHost: homerack\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-            "Connection: close\r\n\r\n").encode()
+    head = (
+        f"POST /api/racks HTTP/1.1\r\nHost: homerack\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     conn.sock.sendall(head + payload[:10])  # the request is in flight, body half sent
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
@@ -316,16 +372,33 @@ def test_under_journald_every_line_has_its_syslog_priority(postgres_admin_dsn, t
     log_path = tmp_path / "stderr.log"
     with open(log_path, "wb") as log:
         st = os.fstat(log.fileno())
-        env = {**os.environ, "HOMERACK_DATABASE_URL": url, "HOMERACK_JWT_SECRET": "x" * 40,
-               "HOMERACK_BIND": f"unix:{sock}", "HOMERACK_WORKERS": "1",
-               "HOMERACK_UPLOAD_DIR": str(tmp_path / "uploads"), "HOMERACK_RATE_LIMIT": "off",
-               "HOMERACK_CONTROL_SOCKET": "off", "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
-               "PYTHONPATH": _pythonpath(str(tmp_path))}
+        env = {
+            **os.environ,
+            "HOMERACK_DATABASE_URL": url,
+            "HOMERACK_JWT_SECRET": "x" * 40,
+            "HOMERACK_BIND": f"unix:{sock}",
+            "HOMERACK_WORKERS": "1",
+            "HOMERACK_UPLOAD_DIR": str(tmp_path / "uploads"),
+            "HOMERACK_RATE_LIMIT": "off",
+            "HOMERACK_CONTROL_SOCKET": "off",
+            "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+            "PYTHONPATH": _pythonpath(str(tmp_path)),
+        }
         env.pop("HOMERACK_REDIS_URL", None)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                                 "python:homerack.gunicorn_conf", "boomapp:app"],
-                                env=env, stdout=log, stderr=log)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:homerack.gunicorn_conf",
+                "boomapp:app",
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         try:
             deadline = time.monotonic() + 30
             while True:

@@ -20,8 +20,7 @@ from homerack.config import Config
 from homerack.domain.errors import MAX_LISTED, STOP_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("big_inventory",
-                                               ROOT / "scripts/big-inventory.py")
+_spec = importlib.util.spec_from_file_location("big_inventory", ROOT / "scripts/big-inventory.py")
 big_inventory = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(big_inventory)
 
@@ -42,8 +41,13 @@ async def test_a_large_inventory_exports_and_reimports(api):
     doc = big_inventory.build(racks=60, per_rack=42, cables=3000)
     result = await api.post("/api/import", json=doc)
     assert result.status_code == 200, result.text[:2000]
-    assert result.json["imported"] == {"brands": 18, "device_types": 60, "racks": 60,
-                                       "devices": 2520, "connections": 3000}
+    assert result.json["imported"] == {
+        "brands": 18,
+        "device_types": 60,
+        "racks": 60,
+        "devices": 2520,
+        "connections": 3000,
+    }
     exported, size = await _export(api)
     assert _comparable(exported) == _comparable({**doc, "version": 2})
     # The default cap leaves ample room above a large homelab.
@@ -61,18 +65,29 @@ async def small_cap_api(config):
         yield Api(conductor), app
 
 
-async def _raw_post(app, chunks: list[bytes], content_length: int | None) -> tuple[int, dict,
-                                                                                     int]:
+async def _raw_post(app, chunks: list[bytes], content_length: int | None) -> tuple[int, dict, int]:
     """POST /api/import through the ASGI interface, body in ``chunks``; returns the status,
     the JSON answer and how many body bytes the app pulled."""
-    headers = [(b"authorization", f"Bearer {token('admin')}".encode()),
-               (b"content-type", b"application/json"), (b"host", b"test")]
+    headers = [
+        (b"authorization", f"Bearer {token('admin')}".encode()),
+        (b"content-type", b"application/json"),
+        (b"host", b"test"),
+    ]
     if content_length is not None:
         headers.append((b"content-length", str(content_length).encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": "/api/import", "raw_path":
-             b"/api/import", "query_string": b"", "headers": headers,
-             "client": ("127.0.0.1", 5000), "server": ("test", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/import",
+        "raw_path": b"/api/import",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("test", 80),
+    }
     pending, pulled, sent = list(chunks), 0, []
 
     async def receive():
@@ -99,7 +114,7 @@ async def test_an_import_over_the_cap_is_413_and_read_no_further(small_cap_api):
     doc = big_inventory.build(racks=8, per_rack=42, cables=100)
     body = orjson.dumps(doc)
     assert len(body) > 64 * 1024
-    chunks = [body[i:i + 16384] for i in range(0, len(body), 16384)]
+    chunks = [body[i : i + 16384] for i in range(0, len(body), 16384)]
 
     # Declared too large: refused with no read past the first event, which Falcon itself
     # takes before routing (to see a disconnect).
@@ -125,11 +140,13 @@ async def test_a_huge_broken_document_gets_a_small_422(api):
     await api.create("/api/racks", {"name": "Keep", "u_height": 12})
     before, _ = await _export(api)
     empties = (2 * 1024 * 1024) // 3
-    body = (b'{"format": "homerack-inventory", "version": 2, "devices": ['
-            + b",".join([b"{}"] * empties) + b"]}")
+    body = (
+        b'{"format": "homerack-inventory", "version": 2, "devices": ['
+        + b",".join([b"{}"] * empties)
+        + b"]}"
+    )
     assert len(body) >= 2 * 1024 * 1024
-    result = await api.post("/api/import", body=body,
-                            headers={"Content-Type": "application/json"})
+    result = await api.post("/api/import", body=body, headers={"Content-Type": "application/json"})
     assert result.status_code == 422
     assert len(result.content) < 16 * 1024, len(result.content)
     answer = result.json
@@ -138,8 +155,10 @@ async def test_a_huge_broken_document_gets_a_small_422(api):
     # Checking stopped early: at least STOP_AFTER found, far fewer than the 2M problems.
     assert STOP_AFTER <= answer["error_count"] < STOP_AFTER + 1000
     assert answer["error_count_exact"] is False
-    assert f"and {answer['error_count'] - MAX_LISTED} more problems not listed" in (
-        answer["description"])
+    assert (
+        f"and {answer['error_count'] - MAX_LISTED} more problems not listed"
+        in (answer["description"])
+    )
     assert _comparable((await _export(api))[0]) == _comparable(before)
 
 
@@ -166,8 +185,9 @@ def test_nginx_lets_through_every_import_the_app_accepts():
     nginx = yaml.safe_load((ROOT / "roles/nginx/defaults/main.yml").read_text())
     homerack = yaml.safe_load((ROOT / "roles/homerack/defaults/main.yml").read_text())
     site = yaml.safe_load((ROOT / "group_vars/all.yml").read_text())
-    assert homerack["homerack_max_import_bytes"] == site["homerack_max_import_bytes"] == (
-        DEFAULT_CAP)
+    assert (
+        homerack["homerack_max_import_bytes"] == site["homerack_max_import_bytes"] == (DEFAULT_CAP)
+    )
     assert _nginx_bytes(nginx["nginx_import_max_body_size"]) >= DEFAULT_CAP
     # The deployment derives nginx's limit from the app's: check it for other values too.
     env = jinja2.Environment(autoescape=False)  # noqa: S701 - renders a size, not HTML

@@ -16,8 +16,9 @@ from homerack.cli import main
 
 
 async def _upload(api, brand_id: int, data: bytes) -> str:
-    result = await api.put(f"/api/brands/{brand_id}/logo", body=data,
-                           headers={"Content-Type": "image/png"})
+    result = await api.put(
+        f"/api/brands/{brand_id}/logo", body=data, headers={"Content-Type": "image/png"}
+    )
     assert result.status_code == 200, result.text
     return result.json["logo_url"]
 
@@ -50,8 +51,9 @@ async def test_head_answers_the_headers_of_get_without_the_body(api, logo):
 
 @pytest.mark.parametrize("tags", ['"{d}"', 'W/"{d}"', '"other", "{d}"', "*"])
 async def test_a_matching_if_none_match_is_304(api, logo, tags):
-    answer = await api.get(logo["url"], role=None,
-                           headers={"If-None-Match": tags.format(d=logo["digest"])})
+    answer = await api.get(
+        logo["url"], role=None, headers={"If-None-Match": tags.format(d=logo["digest"])}
+    )
     assert answer.status_code == 304 and answer.content == b""
     assert answer.headers["etag"] == f'"{logo["digest"]}"'
     assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -62,10 +64,25 @@ async def test_another_etag_gets_the_logo(api, logo):
     assert answer.status_code == 200 and answer.content
 
 
-JUNK = ["nothing.png", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%00", "a%00.png",
-        "0" * 64 + ".png%00", "0" * 64 + ".gif", "0" * 64 + ".PNG", "0" * 63 + ".png",
-        "A" * 64 + ".png", "0" * 64 + ".png.png", "0" * 64, "." + "0" * 64 + ".png",
-        "x" * 100_000, "%C3%A9" * 50, "0" * 64 + ".png%0A", "%FF%FE.png"]
+JUNK = [
+    "nothing.png",
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%00",
+    "a%00.png",
+    "0" * 64 + ".png%00",
+    "0" * 64 + ".gif",
+    "0" * 64 + ".PNG",
+    "0" * 63 + ".png",
+    "A" * 64 + ".png",
+    "0" * 64 + ".png.png",
+    "0" * 64,
+    "." + "0" * 64 + ".png",
+    "x" * 100_000,
+    "%C3%A9" * 50,
+    "0" * 64 + ".png%0A",
+    "%FF%FE.png",
+]
 
 
 @pytest.mark.parametrize("name", JUNK, ids=lambda n: n[:40])
@@ -81,8 +98,10 @@ async def test_junk_names_are_404_json(api, logo, name):
 async def test_an_unknown_digest_is_404(api, logo):
     answer = await api.get(f"/uploads/logos/{'0' * 64}.png", role=None)
     assert answer.status_code == 404
-    assert answer.json == {"title": "Not Found",
-                           "description": f"logo {'0' * 64}.png does not exist"}
+    assert answer.json == {
+        "title": "Not Found",
+        "description": f"logo {'0' * 64}.png does not exist",
+    }
     other = logo["url"].replace(".png", ".jpg")  # the right digest, the wrong format
     assert (await api.get(other, role=None)).status_code == 404
 
@@ -113,8 +132,10 @@ async def test_a_shared_logo_survives_until_its_last_brand_goes(api, config, log
 
 
 async def test_a_refused_brand_delete_keeps_its_logo(api, config, logo):
-    await api.create("/api/device-types", {"brand_id": logo["brand"]["id"], "model": "Box",
-                                           "category": "server", "u_height": 1})
+    await api.create(
+        "/api/device-types",
+        {"brand_id": logo["brand"]["id"], "model": "Box", "category": "server", "u_height": 1},
+    )
     assert (await api.delete(f"/api/brands/{logo['brand']['id']}")).status_code == 409
     assert (await api.get(logo["url"], role=None)).status_code == 200
 
@@ -145,6 +166,7 @@ async def test_export_and_import_keep_the_logos(api, config, logo):
 
 # -- the files of a release that kept logos on disk --------------------------------
 
+
 def _legacy(config, brands: dict[str, bytes | None]) -> dict[str, str]:
     """Brands as an older release left them: each logo a file under upload_dir/logos
     (None: a file that is missing), the brand pointing at its URL."""
@@ -157,8 +179,10 @@ def _legacy(config, brands: dict[str, bytes | None]) -> dict[str, str]:
         if data is not None:
             (folder / name).write_bytes(data)
         urls[brand] = f"/uploads/logos/{name}"
-        _execute(config.database_url, "INSERT INTO brand (name, website, logo) VALUES "
-                                      f"('{brand}', '', '{urls[brand]}')")
+        _execute(
+            config.database_url,
+            f"INSERT INTO brand (name, website, logo) VALUES ('{brand}', '', '{urls[brand]}')",
+        )
     return urls
 
 
@@ -191,8 +215,7 @@ async def test_legacy_files_are_imported_once_and_left_in_place(api, config, cli
     out = capsys.readouterr()
     assert "imported 2 logo(s)" in out.out and "1 referenced but not found" in out.out
     assert "could not be imported" in out.err
-    assert logo_names(config.database_url) == sorted(
-        urls[b].rsplit("/", 1)[1] for b in ("A", "C"))
+    assert logo_names(config.database_url) == sorted(urls[b].rsplit("/", 1)[1] for b in ("A", "C"))
     for brand in ("A", "B", "C"):
         served = await api.get(urls[brand], role=None)
         assert served.status_code == 200
@@ -233,24 +256,29 @@ postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=T
 async def _until_waiting_on_a_lock(url: str) -> None:
     database = urlsplit(url).path[1:]
     for _ in range(200):
-        if query(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                      f"AND datname = '{database}'")[0][0]:
+        if query(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{database}'",
+        )[0][0]:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the request never waited for the lock")
 
 
 @postgres_only
-async def test_a_logo_taken_from_its_last_brand_while_another_gets_it_is_kept(
-        api, config, logo):
+async def test_a_logo_taken_from_its_last_brand_while_another_gets_it_is_kept(api, config, logo):
     other = await api.create("/api/brands", {"name": "Dell"})
     name = logo["url"].rsplit("/", 1)[1]
     conn = psycopg2.connect(config.database_url)
     try:
         with conn.cursor() as cur:  # another worker giving the logo to "Dell", uncommitted
-            cur.execute("INSERT INTO logo (name, media_type, size, data, created_at) VALUES "
-                        "(%s, 'image/png', 0, '', now()) ON CONFLICT (name) DO UPDATE SET "
-                        "name = excluded.name", (name,))
+            cur.execute(
+                "INSERT INTO logo (name, media_type, size, data, created_at) VALUES "
+                "(%s, 'image/png', 0, '', now()) ON CONFLICT (name) DO UPDATE SET "
+                "name = excluded.name",
+                (name,),
+            )
             cur.execute("UPDATE brand SET logo = %s WHERE id = %s", (logo["url"], other["id"]))
         removal = asyncio.create_task(api.delete(f"/api/brands/{logo['brand']['id']}/logo"))
         await _until_waiting_on_a_lock(config.database_url)

@@ -16,9 +16,18 @@ from homerack.logs import JsonFormatter, journal_stream, syslog_priority
 APP_DIR = str(Path(homerack.__file__).resolve().parents[1])  # the package under test
 
 
-@pytest.mark.parametrize(("level", "priority"), [
-    (logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6),
-    (logging.DEBUG, 7), (25, 6), (logging.NOTSET, 7)])
+@pytest.mark.parametrize(
+    ("level", "priority"),
+    [
+        (logging.CRITICAL, 2),
+        (logging.ERROR, 3),
+        (logging.WARNING, 4),
+        (logging.INFO, 6),
+        (logging.DEBUG, 7),
+        (25, 6),
+        (logging.NOTSET, 7),
+    ],
+)
 def test_syslog_priorities(level, priority):
     assert syslog_priority(level) == priority
 
@@ -86,10 +95,18 @@ try:
 except RuntimeError:
     lost.error("[FALCON] Unhandled exception in ASGI app", exc_info=True)
 """
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [APP_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=60, check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([APP_DIR, *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     record = json.loads(lines[0])

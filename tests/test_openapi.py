@@ -81,8 +81,16 @@ def test_rack_list_items_are_described_with_their_utilization(config):
     assert {"id", "name", "u_height", "utilization"} <= set(item["required"])
     utilization = _schema(doc, item["properties"]["utilization"])
     assert set(utilization["required"]) == {
-        "used_u", "free_u", "used_pct", "weight_kg", "max_weight_kg", "weight_pct",
-        "power_w", "max_power_w", "power_pct"}
+        "used_u",
+        "free_u",
+        "used_pct",
+        "weight_kg",
+        "max_weight_kg",
+        "weight_pct",
+        "power_w",
+        "max_power_w",
+        "power_pct",
+    }
     detail = _answer(doc, "/api/racks/{id}", "get")
     assert _schema(doc, detail["properties"]["utilization"]) == utilization
     assert "utilization" not in _answer(doc, "/api/racks", "post", "201")["properties"]
@@ -104,8 +112,7 @@ def test_bom_routes_are_described(config):
     doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
     report = _answer(doc, "/api/racks/{id}/bom", "get")
     total = _schema(doc, report["properties"]["totals"]["items"])
-    assert set(total["required"]) == {"cable_type", "stock_length_m", "count",
-                                      "total_length_m"}
+    assert set(total["required"]) == {"cable_type", "stock_length_m", "count", "total_length_m"}
     csv_op = doc["paths"]["/api/racks/{id}/bom.csv"]["get"]
     ok = csv_op["responses"]["200"]
     assert list(ok["content"]) == ["text/csv"]
@@ -115,14 +122,21 @@ def test_bom_routes_are_described(config):
 
 def test_id_path_parameters_are_integers(config):
     doc = falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
-    params = [p for ops in doc["paths"].values() for op in ops.values()
-              for p in op.get("parameters", []) if p["in"] == "path"]
+    params = [
+        p
+        for ops in doc["paths"].values()
+        for op in ops.values()
+        for p in op.get("parameters", [])
+        if p["in"] == "path"
+    ]
     assert params and {p["name"] for p in params} == {"id"}
-    assert all(p["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-               for p in params)
+    assert all(
+        p["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} for p in params
+    )
 
 
 # -- the document says what the server does (issue 12) ---------------------------
+
 
 def _doc(config) -> dict:
     return falcon.testing.TestClient(create_app(config)).simulate_get("/api/openapi.json").json
@@ -137,24 +151,25 @@ def test_detailed_health_takes_an_optional_token_as_the_server_does(config):
     # From a trusted address (the test client's 127.0.0.1) no token is needed.
     client = falcon.testing.TestClient(create_app(config))
     assert client.simulate_get("/api/health/detailed").status_code == 200
-    untrusted = falcon.testing.TestClient(create_app(
-        dataclasses.replace(config, trusted_networks=())))
+    untrusted = falcon.testing.TestClient(
+        create_app(dataclasses.replace(config, trusted_networks=()))
+    )
     assert untrusted.simulate_get("/api/health/detailed").status_code == 403
 
 
 def test_query_parameters_carry_the_bounds_the_server_enforces(config):
     doc = _doc(config)
     params = {p["name"]: p["schema"] for p in doc["paths"]["/api/devices"]["get"]["parameters"]}
-    assert params["offset"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
-                                "default": 0}
+    assert params["offset"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}
     assert params["limit"]["minimum"] == 1 and params["limit"]["maximum"] == 500
     assert params["rack_id"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
     assert "pattern" in params["q"]
     client = falcon.testing.TestClient(create_app(config))
     headers = {"Authorization": f"Bearer {token()}"}
     for query in ("offset=2147483648", "rack_id=0", "rack_id=2147483648", "q=a%00b"):
-        assert client.simulate_get("/api/devices?" + query,
-                                   headers=headers).status_code == 400, query
+        assert client.simulate_get("/api/devices?" + query, headers=headers).status_code == 400, (
+            query
+        )
     positions = doc["paths"]["/api/racks/{id}/elevation.svg"]["get"]["parameters"][1]
     assert positions["name"] == "positions" and positions["schema"]["pattern"]
 
@@ -182,12 +197,21 @@ def test_created_records_link_to_their_operations(config):
     doc = _doc(config)
     links = doc["paths"]["/api/racks"]["post"]["responses"]["201"]["links"]
     targets = {link["operationId"] for link in links.values()}
-    assert {"get_item_api_racks_id", "patch_item_api_racks_id", "delete_item_api_racks_id",
-            "get_elevation_api_racks_id_elevation_svg"} <= targets
+    assert {
+        "get_item_api_racks_id",
+        "patch_item_api_racks_id",
+        "delete_item_api_racks_id",
+        "get_elevation_api_racks_id_elevation_svg",
+    } <= targets
     assert all(link["parameters"] == {"id": "$response.body#/id"} for link in links.values())
     ops = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
-    for path in ("/api/brands", "/api/device-types", "/api/devices", "/api/connections",
-                 "/api/users"):
+    for path in (
+        "/api/brands",
+        "/api/device-types",
+        "/api/devices",
+        "/api/connections",
+        "/api/users",
+    ):
         for link in doc["paths"][path]["post"]["responses"]["201"]["links"].values():
             assert link["operationId"] in ops
     brand_links = doc["paths"]["/api/brands"]["post"]["responses"]["201"]["links"]
@@ -207,26 +231,53 @@ async def test_integral_numbers_are_integers(api):
 
 # Pieces that sit on the edges of the rules: whitespace that is trimmed or not, control
 # and bidi characters, the URL schemes, a Kelvin sign (it lowercases to an ASCII "k").
-_PIECES = [*"aZ0 .:/_-@", "http", "https://", "\t", "\n", "\r", "\x0b", "\x1c", "\x1f", "\x00",
-           "\x7f", "\x85", "\x9f", "\xa0", "\u1680", "\u2000", "\u2028", "\u202e", "\u2066",
-           "\u200f", "\u3000", "\ufeff", "é", "\u212a"]
+_PIECES = [
+    *"aZ0 .:/_-@",
+    "http",
+    "https://",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x1c",
+    "\x1f",
+    "\x00",
+    "\x7f",
+    "\x85",
+    "\x9f",
+    "\xa0",
+    "\u1680",
+    "\u2000",
+    "\u2028",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\u3000",
+    "\ufeff",
+    "é",
+    "\u212a",
+]
 _TEXT = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
 
 
-@pytest.mark.parametrize(("model", "field", "base"), [
-    (RackIn, "name", {"u_height": 4}),
-    (RackIn, "location", {"name": "R", "u_height": 4}),
-    (RackIn, "notes", {"name": "R", "u_height": 4}),
-    (BrandIn, "website", {"name": "B"}),
-    (UserIn, "username", {"password": "x" * 12}),
-    (LoginIn, "username", {"password": "x"}),
-])
+@pytest.mark.parametrize(
+    ("model", "field", "base"),
+    [
+        (RackIn, "name", {"u_height": 4}),
+        (RackIn, "location", {"name": "R", "u_height": 4}),
+        (RackIn, "notes", {"name": "R", "u_height": 4}),
+        (BrandIn, "website", {"name": "B"}),
+        (UserIn, "username", {"password": "x" * 12}),
+        (LoginIn, "username", {"password": "x"}),
+    ],
+)
 @given(text=_TEXT)
 @settings(max_examples=300, deadline=None, derandomize=True)
 def test_published_patterns_say_exactly_what_the_server_accepts(model, field, base, text):
     schema = model.model_json_schema()["properties"][field]
     published = re.fullmatch(schema["pattern"], text) is not None and (
-        len(text) <= schema.get("maxLength", len(text)))
+        len(text) <= schema.get("maxLength", len(text))
+    )
     try:
         model.model_validate({**base, field: text})
         accepted = True

@@ -28,9 +28,9 @@ from homerack.config import parse_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = yaml.safe_load((ROOT / "roles/redis/defaults/main.yml").read_text())[
-    "redis_maxmemory_policy"]
-_spec = importlib.util.spec_from_file_location("big_inventory",
-                                               ROOT / "scripts/big-inventory.py")
+    "redis_maxmemory_policy"
+]
+_spec = importlib.util.spec_from_file_location("big_inventory", ROOT / "scripts/big-inventory.py")
 big_inventory = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(big_inventory)
 
@@ -45,9 +45,24 @@ def small_redis():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--maxmemory", "2mb", "--maxmemory-policy", POLICY],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory",
+            "2mb",
+            "--maxmemory-policy",
+            POLICY,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     try:
         for _ in range(100):
@@ -66,8 +81,7 @@ def small_redis():
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_a_flood_of_list_queries_evicts_neither_limits_nor_generations(
-        config, small_redis):
+async def test_a_flood_of_list_queries_evicts_neither_limits_nor_generations(config, small_redis):
     url, client = small_redis
     base = dataclasses.replace(config, redis_url=url, cache_ttl_seconds=600)
     # Two instances on one Redis and one database, like two workers: the flood's without
@@ -75,15 +89,21 @@ async def test_a_flood_of_list_queries_evicts_neither_limits_nor_generations(
     # the victim's with a tight one.
     flood_app = create_app(dataclasses.replace(base, rate_limit=None))
     limited_app = create_app(dataclasses.replace(base, rate_limit=parse_rate("t", "1/h burst 3")))
-    async with (falcon.testing.ASGIConductor(flood_app) as f,
-                falcon.testing.ASGIConductor(limited_app) as v):
+    async with (
+        falcon.testing.ASGIConductor(flood_app) as f,
+        falcon.testing.ASGIConductor(limited_app) as v,
+    ):
         flood, limited = Api(f), Api(v)
         doc = big_inventory.build(racks=60, per_rack=42, cables=3000)
         assert (await flood.post("/api/import", json=doc)).status_code == 200
 
         # The victim spends its burst before the flood.
-        assert [(await limited.get("/api/racks", role="viewer")).status_code
-                for _ in range(4)] == [200, 200, 200, 429]
+        assert [(await limited.get("/api/racks", role="viewer")).status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
         device = (await flood.get("/api/devices", params={"limit": 10})).json["items"][0]
         path = f"/api/devices/{device['id']}"
 

@@ -11,15 +11,20 @@ from homerack import __version__, release
 from homerack.api.app import create_app
 from homerack.cli import main
 
-RELEASE = {"id": "20261129-201500-1ff41a7", "commit": "1ff41a7c0ffee", "dirty": False,
-           "built_at": "2026-11-29T20:15:00Z"}
+RELEASE = {
+    "id": "20261129-201500-1ff41a7",
+    "commit": "1ff41a7c0ffee",
+    "dirty": False,
+    "built_at": "2026-11-29T20:15:00Z",
+}
 
 
 async def _health(config) -> tuple[dict, dict]:
     async with falcon.testing.ASGIConductor(create_app(config)) as client:
         health = await client.simulate_get("/api/health")
         detailed = await client.simulate_get(
-            "/api/health/detailed", headers={"Authorization": f"Bearer {token('admin')}"})
+            "/api/health/detailed", headers={"Authorization": f"Bearer {token('admin')}"}
+        )
     assert health.status_code == detailed.status_code == 200
     return health.json, detailed.json
 
@@ -39,11 +44,21 @@ async def test_no_release_file_is_null(config, monkeypatch, tmp_path):
     assert health["release"] is None and detailed["release"] is None
 
 
-@pytest.mark.parametrize("content", [
-    b"{not json", b"[]", b'{"commit": "abc"}', b'{"id": ""}', b'{"id": "r1", "dirty": "no"}',
-    b'{"id": "r1", "commit": 42}', b"\xff\xfe"])
-async def test_a_broken_release_file_is_null_and_a_warning(config, monkeypatch, tmp_path,
-                                                           caplog, content):
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[]",
+        b'{"commit": "abc"}',
+        b'{"id": ""}',
+        b'{"id": "r1", "dirty": "no"}',
+        b'{"id": "r1", "commit": 42}',
+        b"\xff\xfe",
+    ],
+)
+async def test_a_broken_release_file_is_null_and_a_warning(
+    config, monkeypatch, tmp_path, caplog, content
+):
     path = tmp_path / "release.json"
     path.write_bytes(content)
     monkeypatch.setenv("HOMERACK_RELEASE_FILE", str(path))

@@ -23,8 +23,12 @@ def release(*args: str) -> list[str]:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run([GIT, "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
-                           *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [GIT, "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @pytest.fixture

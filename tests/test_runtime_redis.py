@@ -27,8 +27,7 @@ def redis_db():
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.fail(f"the test Redis at {REDIS_URL} is not running ({exc}); "
-                    "run `make services`")
+        pytest.fail(f"the test Redis at {REDIS_URL} is not running ({exc}); run `make services`")
     client.flushdb()
     yield client
     client.flushdb()
@@ -104,10 +103,8 @@ async def test_cached_rack_reads_show_a_logo_change_at_once(config, redis_db, la
         rack, devices = f"/api/racks/{lab['rack']['id']}", "/api/devices"
 
         async def pve1() -> tuple:
-            row = next(d for d in (await api.get(rack)).json["devices"]
-                       if d["name"] == "pve1")
-            item = next(d for d in (await api.get(devices)).json["items"]
-                        if d["name"] == "pve1")
+            row = next(d for d in (await api.get(rack)).json["devices"] if d["name"] == "pve1")
+            item = next(d for d in (await api.get(devices)).json["items"] if d["name"] == "pve1")
             assert (row["brand"], row["logo_url"]) == (item["brand"], item["logo_url"])
             return row["brand"], row["logo_url"]
 
@@ -116,8 +113,9 @@ async def test_cached_rack_reads_show_a_logo_change_at_once(config, redis_db, la
         assert await pve1() == ("Dell", None)
         stats = (await api.get("/api/health/cache/stats")).json
         assert stats["hits"] - before["hits"] == 2  # both reads came from the cache
-        put = await api.put(f"/api/brands/{dell['id']}/logo", body=png(),
-                            headers={"Content-Type": "image/png"})
+        put = await api.put(
+            f"/api/brands/{dell['id']}/logo", body=png(), headers={"Content-Type": "image/png"}
+        )
         assert put.status_code == 200, put.text
         url = put.json["logo_url"]
         assert await pve1() == ("Dell", url)
@@ -139,14 +137,15 @@ async def test_cache_is_bypassed_when_a_write_happens_outside(config, redis_db, 
         await Api(c).patch(path, json={"notes": "changed"})
     async with app_with(config, redis_url=REDIS_URL) as c:
         api = Api(c)
-        assert (await api.get(path)).json["notes"] == ""        # stale, from the cache
+        assert (await api.get(path)).json["notes"] == ""  # stale, from the cache
         redis_db.set("homerack:gen:racks", "moved-on")
         assert (await api.get(path)).json["notes"] == "changed"  # generation moved on
 
 
 async def test_general_rate_limit_is_per_client_with_retry_after(config, redis_db):
-    async with app_with(config, redis_url=REDIS_URL,
-                        rate_limit=parse_rate("t", "3/m burst 3")) as c:
+    async with app_with(
+        config, redis_url=REDIS_URL, rate_limit=parse_rate("t", "3/m burst 3")
+    ) as c:
         api = Api(c)
         codes = [(await api.get("/api/racks")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -161,15 +160,17 @@ async def test_general_rate_limit_is_per_client_with_retry_after(config, redis_d
 
 
 async def login(api, username="alice", secret="wrong-password-123"):  # noqa: S107
-    return await api.post("/api/auth/login", role=None,
-                          json={"username": username, "password": secret})
+    return await api.post(
+        "/api/auth/login", role=None, json={"username": username, "password": secret}
+    )
 
 
 @pytest.mark.parametrize("where", ["redis", "no-redis"])
 async def test_login_limit_per_username_and_address(config, redis_db, where):
     url = REDIS_URL if where == "redis" else closed_port_url()
-    async with app_with(config, redis_url=url,
-                        login_rate_limit=parse_rate("t", "3/m burst 3")) as c:
+    async with app_with(
+        config, redis_url=url, login_rate_limit=parse_rate("t", "3/m burst 3")
+    ) as c:
         api = Api(c)
         codes = [(await login(api)).status_code for _ in range(4)]
         # Without Redis the per-process fallback still stops guessing.
@@ -179,8 +180,9 @@ async def test_login_limit_per_username_and_address(config, redis_db, where):
 
 
 async def test_fail_open_when_redis_is_down(config, lab):
-    async with app_with(config, redis_url=closed_port_url(),
-                        rate_limit=parse_rate("t", "2/m burst 2")) as c:
+    async with app_with(
+        config, redis_url=closed_port_url(), rate_limit=parse_rate("t", "2/m burst 2")
+    ) as c:
         api = Api(c)
         # Cache and general limit are skipped: every read is served from the database.
         for _ in range(5):
@@ -194,8 +196,11 @@ async def test_fail_open_when_redis_is_down(config, lab):
 
 
 def errors_counted(metrics: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-               if line.startswith("homerack_redis_errors_total"))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("homerack_redis_errors_total")
+    )
 
 
 async def test_a_hung_redis_costs_milliseconds_not_a_minute(config, lab, hung_redis):
@@ -223,7 +228,7 @@ async def test_metrics_use_route_templates(api, lab):
     await api.get("/api/nowhere")
     text = (await api.get("/metrics", role=None)).text
     assert 'route="/api/racks/{id:int}"' in text
-    assert f'/api/racks/{lab["rack"]["id"]}"' not in text   # never the raw path
+    assert f'/api/racks/{lab["rack"]["id"]}"' not in text  # never the raw path
     assert 'route="unmatched"' in text
     assert "homerack_build_info" in text
     assert "homerack_db_session_duration_seconds_bucket" in text
@@ -283,6 +288,7 @@ async def test_invalidation_ignores_an_open_breaker(redis_db):
     # Two workers' caches on the same Redis; A's breaker is open after a hiccup.
     a, b = Cache(RedisLink(connect(REDIS_URL)), 60), Cache(RedisLink(connect(REDIS_URL)), 60)
     try:
+
         async def old():
             return {"v": "old"}
 
@@ -348,6 +354,7 @@ async def test_a_lost_generation_never_brings_back_stale_values(redis_db):
     def loader(value):
         async def load():
             return value
+
         return load
 
     try:

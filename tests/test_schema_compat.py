@@ -29,7 +29,7 @@ from homerack.storage.database import (
 )
 from homerack.storage.schema import classify, declared_kind
 
-FUTURE = '''
+FUTURE = """
 from yoyo import step
 
 __depends__ = {{"{head}"}}
@@ -37,10 +37,11 @@ __homerack_compat__ = {kind!r}
 
 steps = [step("ALTER TABLE rack ADD COLUMN future_colour VARCHAR(20)",
               "ALTER TABLE rack DROP COLUMN future_colour")]
-'''
+"""
 
 
 # -- the rule, pure --------------------------------------------------------------
+
 
 def test_classify_states():
     shipped = ("0001_a", "0002_b")
@@ -48,11 +49,17 @@ def test_classify_states():
     pending = classify(shipped, ["0001_a"], {})
     assert pending.state == "pending" and pending.pending == ("0002_b",)
     ahead = classify(shipped, [*shipped, "0003_c"], {"0003_c": "expand"})
-    assert ahead.as_dict() == {"state": "ahead-compatible", "pending": [], "ahead": ["0003_c"],
-                               "incompatible": [], "head": "0002_b"}
+    assert ahead.as_dict() == {
+        "state": "ahead-compatible",
+        "pending": [],
+        "ahead": ["0003_c"],
+        "incompatible": [],
+        "head": "0002_b",
+    }
     # Contract, or no record at all (the safe guess), is incompatible.
-    contract = classify(shipped, [*shipped, "0003_c", "0004_d"], {"0003_c": "expand",
-                                                                  "0004_d": "contract"})
+    contract = classify(
+        shipped, [*shipped, "0003_c", "0004_d"], {"0003_c": "expand", "0004_d": "contract"}
+    )
     assert contract.state == "ahead-incompatible" and contract.incompatible == ("0004_d",)
     assert classify(shipped, [*shipped, "0003_c"], {}).incompatible == ("0003_c",)
     # Shipped migrations are known whatever their record says (0001 has none in old
@@ -86,6 +93,7 @@ def test_every_shipped_migration_declares_its_kind():
 
 # -- against real databases -------------------------------------------------------
 
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def fresh_url(request, tmp_path):
     """An empty database of each kind, for one test."""
@@ -98,7 +106,7 @@ def fresh_url(request, tmp_path):
 
 def sql(url: str, statement: str) -> list:
     if url.startswith("sqlite:"):
-        with sqlite3.connect(url[len("sqlite:///"):]) as conn:
+        with sqlite3.connect(url[len("sqlite:///") :]) as conn:
             return conn.execute(statement).fetchall()
     conn = psycopg2.connect(url)
     try:
@@ -114,10 +122,12 @@ def newer_release(url: str, tmp_path, kind: str) -> None:
     migrations = tmp_path / "newer-migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "0099_future.py").write_text(
-        FUTURE.format(head=shipped_migrations()[-1], kind=kind))
+        FUTURE.format(head=shipped_migrations()[-1], kind=kind)
+    )
     assert upgrade(url, migrations_dir=migrations)[-1] == "0099_future"
-    assert sql(url, "SELECT kind FROM homerack_migration_compat "
-                    "WHERE migration_id = '0099_future'") == [(kind,)]
+    assert sql(
+        url, "SELECT kind FROM homerack_migration_compat WHERE migration_id = '0099_future'"
+    ) == [(kind,)]
 
 
 @pytest.fixture
@@ -149,8 +159,16 @@ def test_upgrade_records_every_shipped_migration(fresh_url, cli):
     assert set(recorded) == set(shipped_migrations())
     code, out, _ = cli("db", "status")
     assert code == 0 and out.startswith("up to date")
-    assert status_json(cli) == (0, {"state": "current", "pending": [], "ahead": [],
-                                    "incompatible": [], "head": shipped_migrations()[-1]})
+    assert status_json(cli) == (
+        0,
+        {
+            "state": "current",
+            "pending": [],
+            "ahead": [],
+            "incompatible": [],
+            "head": shipped_migrations()[-1],
+        },
+    )
     code, out, _ = cli("db", "upgrade")
     assert code == 0 and "up to date" in out  # the deploy's changed_when relies on it
 
@@ -169,8 +187,9 @@ async def test_ahead_by_expand_only_is_compatible(fresh_url, cli, tmp_path, capl
     newer_release(fresh_url, tmp_path, "expand")
     code, out, _ = cli("db", "status")
     assert code == 0
-    assert out.strip() == ("database is ahead by 0099_future (compatible with this release: "
-                           "expand-only)")
+    assert out.strip() == (
+        "database is ahead by 0099_future (compatible with this release: expand-only)"
+    )
     code, doc = status_json(cli)
     assert code == 0 and doc["state"] == "ahead-compatible"
     assert doc["ahead"] == ["0099_future"] and doc["incompatible"] == []
@@ -188,8 +207,11 @@ async def test_ahead_by_expand_only_is_compatible(fresh_url, cli, tmp_path, capl
         for _ in range(3):
             ready = await client.simulate_get("/api/health/ready")
             assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
-        rack = await client.simulate_post("/api/racks", json={"name": "r", "u_height": 4},
-                                          headers={"Authorization": "Bearer " + _token()})
+        rack = await client.simulate_post(
+            "/api/racks",
+            json={"name": "r", "u_height": 4},
+            headers={"Authorization": "Bearer " + _token()},
+        )
         assert rack.status_code == 201, rack.text  # old code inserts without the new column
     warnings = [r for r in caplog.records if "0099_future" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
@@ -201,8 +223,11 @@ async def test_ahead_by_contract_or_unrecorded_is_incompatible(fresh_url, cli, t
         newer_release(fresh_url, tmp_path, kind)
     else:  # applied by a release that wrote no record: treated as contract
         upgrade(fresh_url)
-        sql(fresh_url, "INSERT INTO _yoyo_migration (migration_hash, migration_id, "
-                       "applied_at_utc) VALUES ('x', '0099_future', '2030-01-01')")
+        sql(
+            fresh_url,
+            "INSERT INTO _yoyo_migration (migration_hash, migration_id, "
+            "applied_at_utc) VALUES ('x', '0099_future', '2030-01-01')",
+        )
     code, out, _ = cli("db", "status")
     assert code == 4
     assert "0099_future" in out and "roll forward" in out and "backup" in out
@@ -230,8 +255,13 @@ def test_db_status_help_documents_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["db", "status", "--help"])
     text = capsys.readouterr().out
-    for needle in ("0  this release can run", "3  migrations are pending",
-                   "4  the database is ahead", "1  any other error", "--json"):
+    for needle in (
+        "0  this release can run",
+        "3  migrations are pending",
+        "4  the database is ahead",
+        "1  any other error",
+        "--json",
+    ):
         assert needle in text
 
 

@@ -25,14 +25,22 @@ def pg(postgres_admin_dsn):
         db.disconnect()
 
 
-@pytest.mark.parametrize("change", [
-    lambda db, uid: users.update_user(db, uid, {"role": "editor"}),
-    lambda db, uid: users.update_user(db, uid, {"active": False}),
-    lambda db, uid: users.delete_user(db, uid),
-], ids=["demote", "deactivate", "delete"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda db, uid: users.update_user(db, uid, {"role": "editor"}),
+        lambda db, uid: users.update_user(db, uid, {"active": False}),
+        lambda db, uid: users.delete_user(db, uid),
+    ],
+    ids=["demote", "deactivate", "delete"],
+)
 def test_two_concurrent_demotions_leave_one_admin(pg, monkeypatch, change):
-    ids = [users.create_user(pg, UserIn(username=f"admin{i}", password="long enough pw",
-                                        role="admin"))["id"] for i in range(2)]
+    ids = [
+        users.create_user(
+            pg, UserIn(username=f"admin{i}", password="long enough pw", role="admin")
+        )["id"]
+        for i in range(2)
+    ]
     # Both transactions count the admins before either commits (the race that left no
     # admin when only the target row was locked).
     count = pg.User.select
@@ -65,8 +73,9 @@ def test_a_unit_whose_rows_keep_changing_is_a_conflict_after_its_last_run():
     def tripping(db, trips):
         runs.append(db)
         if len(runs) <= trips:
-            raise OptimisticCheckError("Object Device[1] was updated outside of current "
-                                       "transaction")
+            raise OptimisticCheckError(
+                "Object Device[1] was updated outside of current transaction"
+            )
         return "saved"
 
     assert storage.call(tripping, "db", storage.ISOLATION_ATTEMPTS - 1) == "saved"

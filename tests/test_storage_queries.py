@@ -28,9 +28,18 @@ def _selects(caplog, fn, *args) -> int:
 
 def _add_devices(db, rack_id, start, count, type_ids):
     for i in range(count):
-        devices.create_device(db, parse(DeviceIn, {
-            "name": f"dev{start + i}", "device_type_id": type_ids[i % len(type_ids)],
-            "rack_id": rack_id, "position_u": start + i}))
+        devices.create_device(
+            db,
+            parse(
+                DeviceIn,
+                {
+                    "name": f"dev{start + i}",
+                    "device_type_id": type_ids[i % len(type_ids)],
+                    "rack_id": rack_id,
+                    "position_u": start + i,
+                },
+            ),
+        )
 
 
 def test_reads_do_not_grow_with_rows(db, caplog):
@@ -38,20 +47,37 @@ def test_reads_do_not_grow_with_rows(db, caplog):
     for b in range(3):
         brand = catalog.create_brand(db, parse(catalog.BrandIn, {"name": f"brand{b}"}))
         for m in range(2):
-            type_ids.append(catalog.create_device_type(db, parse(DeviceTypeIn, {
-                "brand_id": brand["id"], "model": f"m{m}", "category": "server",
-                "u_height": 1}))["id"])
+            type_ids.append(
+                catalog.create_device_type(
+                    db,
+                    parse(
+                        DeviceTypeIn,
+                        {
+                            "brand_id": brand["id"],
+                            "model": f"m{m}",
+                            "category": "server",
+                            "u_height": 1,
+                        },
+                    ),
+                )["id"]
+            )
     rack = racks.create_rack(db, parse(RackIn, {"name": "r", "u_height": 42}))
     _add_devices(db, rack["id"], 1, 2, type_ids)
-    devices.create_connection(db, parse(ConnectionIn, {"device_a_id": 1, "device_b_id": 2,
-                                                       "cable_type": "cat6"}))
-    reads = [(racks.get_rack, db, rack["id"]), (devices.list_devices, db, 50, 0),
-             (devices.list_connections, db, 50, 0), (catalog.list_device_types, db, 50, 0)]
+    devices.create_connection(
+        db, parse(ConnectionIn, {"device_a_id": 1, "device_b_id": 2, "cable_type": "cat6"})
+    )
+    reads = [
+        (racks.get_rack, db, rack["id"]),
+        (devices.list_devices, db, 50, 0),
+        (devices.list_connections, db, 50, 0),
+        (catalog.list_device_types, db, 50, 0),
+    ]
     small = [_selects(caplog, *r) for r in reads]
     _add_devices(db, rack["id"], 3, 30, type_ids)
     for i in range(3, 30):
-        devices.create_connection(db, parse(ConnectionIn, {"device_a_id": i, "device_b_id":
-                                                           i + 1, "cable_type": "dac"}))
+        devices.create_connection(
+            db, parse(ConnectionIn, {"device_a_id": i, "device_b_id": i + 1, "cable_type": "dac"})
+        )
     large = [_selects(caplog, *r) for r in reads]
     assert all(n > 0 for n in small)
     assert large == small
@@ -60,9 +86,20 @@ def test_reads_do_not_grow_with_rows(db, caplog):
 
 def test_rack_list_utilization_takes_one_query_for_the_page(db, caplog):
     brand = catalog.create_brand(db, parse(catalog.BrandIn, {"name": "b"}))
-    type_id = catalog.create_device_type(db, parse(DeviceTypeIn, {
-        "brand_id": brand["id"], "model": "m", "category": "server", "u_height": 1,
-        "weight_kg": 2, "power_w": 10}))["id"]
+    type_id = catalog.create_device_type(
+        db,
+        parse(
+            DeviceTypeIn,
+            {
+                "brand_id": brand["id"],
+                "model": "m",
+                "category": "server",
+                "u_height": 1,
+                "weight_kg": 2,
+                "power_w": 10,
+            },
+        ),
+    )["id"]
     first = racks.create_rack(db, parse(RackIn, {"name": "r00", "u_height": 42}))
     _add_devices(db, first["id"], 1, 2, [type_id])
     small = _selects(caplog, racks.list_racks, db, 50, 0)
@@ -74,4 +111,5 @@ def test_rack_list_utilization_takes_one_query_for_the_page(db, caplog):
     listed = racks.list_racks(db, 50, 0)["items"]
     assert [r["utilization"]["used_u"] for r in listed] == [2] + [5] * 7
     assert [r["utilization"] for r in listed] == [
-        racks.get_rack(db, r["id"])["utilization"] for r in listed]
+        racks.get_rack(db, r["id"])["utilization"] for r in listed
+    ]

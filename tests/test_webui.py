@@ -42,8 +42,12 @@ def test_the_version_follows_the_assets_content(static: Path) -> None:
 def test_the_built_site_references_only_files_it_contains(tmp_path: Path) -> None:
     # The release build runs webui.py as a plain script with the controller's Python.
     out = tmp_path / "www"
-    run = subprocess.run([sys.executable, str(Path(webui.__file__)), "build", str(out)],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, str(Path(webui.__file__)), "build", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     version = run.stdout.strip()
     assert version == webui.asset_version()
     index = (out / "index.html").read_text()
@@ -63,8 +67,9 @@ def test_every_module_import_resolves_inside_the_assets() -> None:
             target = (module.parent / ref).resolve()
             assert target.is_relative_to(assets) and target.is_file(), f"{module.name}: {ref}"
     views = {p.stem for p in (assets / "views").glob("*.js")}
-    routed = set(re.findall(r'"(\w+)", (?:"\w+"|null), (?:"[^"]*"|null)\]',
-                            (assets / "app.js").read_text()))
+    routed = set(
+        re.findall(r'"(\w+)", (?:"\w+"|null), (?:"[^"]*"|null)\]', (assets / "app.js").read_text())
+    )
     assert routed and routed <= views, f"routes without a view module: {routed - views}"
 
 
@@ -86,12 +91,15 @@ async def test_the_app_serves_the_page_and_its_versioned_assets(api) -> None:
     assert view.status_code == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/assets/000000000000/app.js",          # another release's assets
-    "/assets/{v}/missing.js",
-    "/assets/{v}/../webui.py",              # out of the assets directory
-    "/assets/{v}/%2e%2e/%2e%2e/config.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/assets/000000000000/app.js",  # another release's assets
+        "/assets/{v}/missing.js",
+        "/assets/{v}/../webui.py",  # out of the assets directory
+        "/assets/{v}/%2e%2e/%2e%2e/config.py",
+    ],
+)
 async def test_anything_else_under_assets_is_404(api, path: str) -> None:
     result = await api.get(path.format(v=webui.asset_version()), role=None)
     assert result.status_code == 404

@@ -37,15 +37,20 @@ from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
 log = logging.getLogger("homerack.redis")
 
 TIMEOUT_S = 0.25
-BREAKER_ERRORS = 3      # consecutive errors that open the breaker...
-BREAKER_OPEN_S = 5.0    # ...for this long
+BREAKER_ERRORS = 3  # consecutive errors that open the breaker...
+BREAKER_OPEN_S = 5.0  # ...for this long
 PREFIX = "homerack:"
 
 
 def connect(url: str) -> aioredis.Redis:
-    return aioredis.from_url(url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-                             retry=Retry(NoBackoff(), 1), health_check_interval=30,
-                             max_connections=64)
+    return aioredis.from_url(
+        url,
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+        max_connections=64,
+    )
 
 
 class Redis:
@@ -60,8 +65,9 @@ class Redis:
     def available(self) -> bool:
         return self.client is not None and time.monotonic() >= self._open_until
 
-    async def call(self, op: str, fn: Callable[[aioredis.Redis], Awaitable[Any]],
-                   default: Any = None) -> Any:
+    async def call(
+        self, op: str, fn: Callable[[aioredis.Redis], Awaitable[Any]], default: Any = None
+    ) -> Any:
         if not self.available:
             if self.client is not None:
                 REDIS_ERRORS.labels(op).inc()  # skipped by the open breaker
@@ -74,8 +80,12 @@ class Redis:
             if self._errors >= BREAKER_ERRORS:
                 self._open_until = time.monotonic() + BREAKER_OPEN_S
                 self._errors = 0
-                log.warning("redis unavailable (%s: %s); skipping it for %.0f s",
-                            op, exc.__class__.__name__, BREAKER_OPEN_S)
+                log.warning(
+                    "redis unavailable (%s: %s); skipping it for %.0f s",
+                    op,
+                    exc.__class__.__name__,
+                    BREAKER_OPEN_S,
+                )
             return default
         self._errors = 0
         return result
@@ -112,8 +122,8 @@ class Cache:
     key from all hitting the database (stampede guard); TTLs get ±10 % jitter.
     """
 
-    LOCK_MS = 2000      # a loader that dies frees the key after this long
-    WAIT_STEPS = 50     # others poll for its value for up to 1 s, then load it themselves
+    LOCK_MS = 2000  # a loader that dies frees the key after this long
+    WAIT_STEPS = 50  # others poll for its value for up to 1 s, then load it themselves
     WAIT_S = 0.02
 
     def __init__(self, redis: Redis, ttl_seconds: int):
@@ -125,8 +135,13 @@ class Cache:
     def enabled(self) -> bool:
         return self.ttl > 0 and self.redis.client is not None
 
-    async def get_or_load(self, namespace: str, key: str, load: Callable[[], Awaitable[Any]],
-                          keep: Callable[[Any], bool] | None = None) -> Any:
+    async def get_or_load(
+        self,
+        namespace: str,
+        key: str,
+        load: Callable[[], Awaitable[Any]],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> Any:
         """The cached value, else ``load()``'s, stored unless ``keep`` refuses it."""
         if self._pending and self.redis.available:
             await self._bump_pending()
@@ -149,8 +164,9 @@ class Cache:
             return hit[0]
         CACHE.labels(namespace, "miss").inc()
         lock_key = f"{PREFIX}lock:{namespace}:{key}"
-        won = await self.redis.call("cache_lock", lambda r: r.set(lock_key, 1, nx=True,
-                                                                 px=self.LOCK_MS))
+        won = await self.redis.call(
+            "cache_lock", lambda r: r.set(lock_key, 1, nx=True, px=self.LOCK_MS)
+        )
         if won is None:  # someone else is loading it: wait for their value, briefly
             for _ in range(self.WAIT_STEPS):
                 await asyncio.sleep(self.WAIT_S)
@@ -203,26 +219,41 @@ class Cache:
             await bump(self.redis.client)
         except (TimeoutError, RedisError, OSError) as exc:
             REDIS_ERRORS.labels("cache_invalidate").inc()
-            log.error("could not invalidate the cache of %s (%s); other workers may serve "
-                      "it stale for up to %d s", ", ".join(names), exc.__class__.__name__,
-                      self.ttl)
+            log.error(
+                "could not invalidate the cache of %s (%s); other workers may serve "
+                "it stale for up to %d s",
+                ", ".join(names),
+                exc.__class__.__name__,
+                self.ttl,
+            )
             return
         self._pending.difference_update(names)
 
     async def stats(self) -> dict:
         """Hits and misses of this worker's process, keys and memory of the Redis."""
-        counts = {r: sum(s.value for m in CACHE.collect() for s in m.samples
-                         if s.name.endswith("_total") and s.labels.get("result") == r)
-                  for r in ("hit", "miss", "error")}
+        counts = {
+            r: sum(
+                s.value
+                for m in CACHE.collect()
+                for s in m.samples
+                if s.name.endswith("_total") and s.labels.get("result") == r
+            )
+            for r in ("hit", "miss", "error")
+        }
         looked = counts["hit"] + counts["miss"]
         info = await self.redis.call("cache_stats", lambda r: r.info("memory")) or {}
         keys = await self.redis.call("cache_stats", lambda r: r.dbsize())
-        return {"enabled": self.enabled, "ttl_seconds": self.ttl,
-                "hits": int(counts["hit"]), "misses": int(counts["miss"]),
-                "errors": int(counts["error"]),
-                "hit_rate": round(counts["hit"] / looked, 4) if looked else None,
-                "keys": keys, "memory_bytes": info.get("used_memory"),
-                "scope": "hits and misses of this worker process"}
+        return {
+            "enabled": self.enabled,
+            "ttl_seconds": self.ttl,
+            "hits": int(counts["hit"]),
+            "misses": int(counts["miss"]),
+            "errors": int(counts["error"]),
+            "hit_rate": round(counts["hit"] / looked, 4) if looked else None,
+            "keys": keys,
+            "memory_bytes": info.get("used_memory"),
+            "scope": "hits and misses of this worker process",
+        }
 
 
 def _token() -> bytes:
@@ -293,9 +324,13 @@ class RateLimiter:
         wait_ms = None
         if self._script is not None:
             wait_ms = await self.redis.call(
-                "ratelimit", lambda r: self._script(
-                    keys=[bucket], client=r,
-                    args=[rate.interval * 1000, rate.interval * 1000 * rate.burst, key]))
+                "ratelimit",
+                lambda r: self._script(
+                    keys=[bucket],
+                    client=r,
+                    args=[rate.interval * 1000, rate.interval * 1000 * rate.burst, key],
+                ),
+            )
         if wait_ms is not None:
             wait = float(wait_ms) / 1000
         elif strict:

@@ -66,14 +66,22 @@ def cmd_serve(args, config) -> int:
         # Only the embedded dev database is migrated here; production migrates in
         # its deploy step (`homerack db upgrade`), never from a serving process.
         upgrade(config.database_url)
-    uvicorn.run("homerack.asgi:app", host=args.host, port=args.port, log_level="info",
-                log_config=None, reload=False)
+    uvicorn.run(
+        "homerack.asgi:app",
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=None,
+        reload=False,
+    )
     return 0
 
 
 def _ahead_note(status) -> str:
-    return (f"database is ahead by {', '.join(status.ahead)} (compatible with this release: "
-            "expand-only)")
+    return (
+        f"database is ahead by {', '.join(status.ahead)} (compatible with this release: "
+        "expand-only)"
+    )
 
 
 def cmd_db_upgrade(args, config) -> int:
@@ -81,8 +89,11 @@ def cmd_db_upgrade(args, config) -> int:
 
     applied = upgrade(config.database_url)
     # The deploy's changed_when looks for "up to date": keep the words when nothing ran.
-    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied
-          else "the database schema is up to date")
+    print(
+        f"applied {len(applied)} migration(s): {', '.join(applied)}"
+        if applied
+        else "the database schema is up to date"
+    )
     status = _read_status(config)
     if status.ahead:
         print(_ahead_note(status))
@@ -139,8 +150,9 @@ def cmd_user_add(args, config) -> int:
     from .domain.schemas import UserIn, parse
     from .storage import call, users
 
-    data = parse(UserIn, {"username": args.username, "password": _read_password(args),
-                          "role": args.role})
+    data = parse(
+        UserIn, {"username": args.username, "password": _read_password(args), "role": args.role}
+    )
     try:
         user = call(users.create_user, _db(config), data)
     except Conflict:
@@ -167,8 +179,10 @@ def cmd_catalog_load(args, config) -> int:
     from .storage import call, seed
 
     counts = call(seed.load_catalog, _db(config))
-    print(f"catalog: {counts['brands']} new brand(s), {counts['device_types']} new device "
-          f"type(s) ({counts['skipped']} already present)")
+    print(
+        f"catalog: {counts['brands']} new brand(s), {counts['device_types']} new device "
+        f"type(s) ({counts['skipped']} already present)"
+    )
     return 0
 
 
@@ -178,12 +192,16 @@ def cmd_demo(args, config) -> int:
     db = _db(config)
     call(seed.load_catalog, db)
     counts = call(seed.load_demo, db)
-    print(f"demo homelab: {counts['racks']} racks, {counts['devices']} devices, "
-          f"{counts['connections']} cables")
+    print(
+        f"demo homelab: {counts['racks']} racks, {counts['devices']} devices, "
+        f"{counts['connections']} cables"
+    )
     password = call(users.create_first_admin, db, "admin")
     if password:
-        print(f"log in as 'admin' with password {password}\n(shown once; change it with "
-              "`homerack user passwd admin`)")
+        print(
+            f"log in as 'admin' with password {password}\n(shown once; change it with "
+            "`homerack user passwd admin`)"
+        )
     return 0
 
 
@@ -200,12 +218,17 @@ def cmd_logos_import(args, config) -> int:
         return 0
     counts = call(logos.import_files, _db(config), directory)
     # The deploy's changed_when looks for "imported 0 ".
-    print(f"imported {counts['imported']} logo(s) from {directory} "
-          f"({counts['present']} already in the database, {counts['missing']} referenced "
-          f"but not found there, {counts['damaged']} not matching their name)")
+    print(
+        f"imported {counts['imported']} logo(s) from {directory} "
+        f"({counts['present']} already in the database, {counts['missing']} referenced "
+        f"but not found there, {counts['damaged']} not matching their name)"
+    )
     if counts["missing"] or counts["damaged"]:
-        print("homerack: warning: some brands refer to logos that could not be imported; "
-              "they show no logo until one is uploaded again", file=sys.stderr)
+        print(
+            "homerack: warning: some brands refer to logos that could not be imported; "
+            "they show no logo until one is uploaded again",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -228,39 +251,49 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
     status = db.add_parser(
-        "status", help="can this release run on the database? (exit 0, 3 pending, "
-        "4 incompatible)", epilog=DB_STATUS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    status.add_argument("--json", action="store_true",
-                        help="print the state as one JSON object (same exit status)")
+        "status",
+        help="can this release run on the database? (exit 0, 3 pending, 4 incompatible)",
+        epilog=DB_STATUS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument(
+        "--json", action="store_true", help="print the state as one JSON object (same exit status)"
+    )
     status.set_defaults(func=cmd_db_status)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create a user (password from a prompt or stdin)")
     add.add_argument("username")
     add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
-    add.add_argument("--exists-ok", action="store_true",
-                     help="exit 0 and change nothing when the user already exists")
+    add.add_argument(
+        "--exists-ok",
+        action="store_true",
+        help="exit 0 and change nothing when the user already exists",
+    )
     add.set_defaults(func=cmd_user_add)
     passwd = user.add_parser("passwd", help="set a password (from a prompt or stdin)")
     passwd.add_argument("username")
     passwd.set_defaults(func=cmd_user_passwd)
 
     catalog = sub.add_parser("catalog", help="the built-in device catalog").add_subparsers(
-        dest="catalog", required=True)
+        dest="catalog", required=True
+    )
     catalog.add_parser("load", help="install the curated catalog (idempotent)").set_defaults(
-        func=cmd_catalog_load)
+        func=cmd_catalog_load
+    )
 
     sub.add_parser("demo", help="load a demo homelab (catalog included)").set_defaults(
-        func=cmd_demo)
+        func=cmd_demo
+    )
 
-    logos = sub.add_parser("logos", help="brand logos").add_subparsers(dest="logos",
-                                                                       required=True)
+    logos = sub.add_parser("logos", help="brand logos").add_subparsers(dest="logos", required=True)
     imp = logos.add_parser(
-        "import", help="copy the logo files brands refer to into the database (idempotent; "
-        "the files stay)")
-    imp.add_argument("directory", nargs="?",
-                     help="where the files are (default: $HOMERACK_UPLOAD_DIR/logos)")
+        "import",
+        help="copy the logo files brands refer to into the database (idempotent; the files stay)",
+    )
+    imp.add_argument(
+        "directory", nargs="?", help="where the files are (default: $HOMERACK_UPLOAD_DIR/logos)"
+    )
     imp.set_defaults(func=cmd_logos_import)
     return parser
 

@@ -55,8 +55,9 @@ def parse_rate(name: str, raw: str) -> Rate | None:
             raise ValueError
         rate = Rate(int(count), float(_PERIODS[period]), burst or int(count))
     except (ValueError, KeyError, IndexError):
-        raise ConfigError(name, f"use e.g. '20/s', '600/m burst 100' or 'off'; got {raw!r}"
-                          ) from None
+        raise ConfigError(
+            name, f"use e.g. '20/s', '600/m burst 100' or 'off'; got {raw!r}"
+        ) from None
     if rate.count < 1 or rate.burst < 1:
         raise ConfigError(name, "count and burst must be at least 1")
     return rate
@@ -77,12 +78,12 @@ class Config:
     max_logo_bytes: int = 1024 * 1024
     # POST /api/import; 60 racks of 42 devices, 3,000 cables and the catalog export as 1.2 MB.
     max_import_bytes: int = 16 * 1024 * 1024
-    optimizer_processes: int = 1         # optimizer child processes per worker
-    optimizer_queue: int = 4             # runs per worker, running or waiting; more: 503
-    optimizer_per_user: int = 1          # concurrent runs per user, all workers; more: 429
-    optimizer_memory_mb: int = 256       # address-space cap of each optimizer child
-    cache_ttl_seconds: int = 60          # 0 turns the Redis cache off
-    rate_limit: Rate | None = None       # per client (token subject, else address)
+    optimizer_processes: int = 1  # optimizer child processes per worker
+    optimizer_queue: int = 4  # runs per worker, running or waiting; more: 503
+    optimizer_per_user: int = 1  # concurrent runs per user, all workers; more: 429
+    optimizer_memory_mb: int = 256  # address-space cap of each optimizer child
+    cache_ttl_seconds: int = 60  # 0 turns the Redis cache off
+    rate_limit: Rate | None = None  # per client (token subject, else address)
     login_rate_limit: Rate | None = None  # per client address and per username
     access_log: bool = False
     trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # /api/health/detailed
@@ -196,18 +197,20 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         token_check_seconds=_int(env, "HOMERACK_TOKEN_CHECK_SECONDS", 5, 0, 300),
         db_pool_size=_int(env, "HOMERACK_DB_POOL_SIZE", 4, 1, 64),
         max_logo_bytes=_int(env, "HOMERACK_MAX_LOGO_BYTES", 1024 * 1024, 1024, 20 * 1024 * 1024),
-        max_import_bytes=_int(env, "HOMERACK_MAX_IMPORT_BYTES", 16 * 1024 * 1024, 64 * 1024,
-                              256 * 1024 * 1024),
+        max_import_bytes=_int(
+            env, "HOMERACK_MAX_IMPORT_BYTES", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024
+        ),
         optimizer_processes=_int(env, "HOMERACK_OPTIMIZER_PROCESSES", 1, 1, 16),
         optimizer_queue=_int(env, "HOMERACK_OPTIMIZER_QUEUE", 4, 1, 64),
         optimizer_per_user=_int(env, "HOMERACK_OPTIMIZER_PER_USER", 1, 1, 64),
         optimizer_memory_mb=_int(env, "HOMERACK_OPTIMIZER_MEMORY_MB", 256, 128, 16384),
         cache_ttl_seconds=_int(env, "HOMERACK_CACHE_TTL_SECONDS", 60, 0, 86400),
-        rate_limit=parse_rate("HOMERACK_RATE_LIMIT", env.get("HOMERACK_RATE_LIMIT") or
-                              "50/s burst 100"),
-        login_rate_limit=parse_rate("HOMERACK_LOGIN_RATE_LIMIT",
-                                    env.get("HOMERACK_LOGIN_RATE_LIMIT") or "10/m burst 5"),
+        rate_limit=parse_rate(
+            "HOMERACK_RATE_LIMIT", env.get("HOMERACK_RATE_LIMIT") or "50/s burst 100"
+        ),
+        login_rate_limit=parse_rate(
+            "HOMERACK_LOGIN_RATE_LIMIT", env.get("HOMERACK_LOGIN_RATE_LIMIT") or "10/m burst 5"
+        ),
         access_log=_bool(env, "HOMERACK_ACCESS_LOG", False),
-        trusted_networks=_networks(env, "HOMERACK_TRUSTED_NETWORKS",
-                                   ("127.0.0.0/8", "::1/128")),
+        trusted_networks=_networks(env, "HOMERACK_TRUSTED_NETWORKS", ("127.0.0.0/8", "::1/128")),
     )

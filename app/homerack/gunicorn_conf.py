@@ -42,16 +42,17 @@ keepalive = _int("HOMERACK_KEEPALIVE", 75)
 # the web hosts reach (firewall + IPAddressAllow, localhost excluded). nginx must *set*
 # X-Forwarded-For to $remote_addr, not append to a client-supplied one.
 _unix_only = all(b.startswith("unix:") for b in bind)
-forwarded_allow_ips = os.environ.get("HOMERACK_FORWARDED_ALLOW_IPS",
-                                     "*" if _unix_only else "127.0.0.1,::1")
+forwarded_allow_ips = os.environ.get(
+    "HOMERACK_FORWARDED_ALLOW_IPS", "*" if _unix_only else "127.0.0.1,::1"
+)
 
 # Gunicorn >= 25 opens a control socket for gunicornc, by default at a per-user path
 # that a second instance of the same user would take over. Keep it in this service's
 # RuntimeDirectory (systemd exports RUNTIME_DIRECTORY), or off: "" or "off" disables.
 _runtime_dir = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
 control_socket = os.environ.get(
-    "HOMERACK_CONTROL_SOCKET",
-    os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off")
+    "HOMERACK_CONTROL_SOCKET", os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off"
+)
 control_socket_disable = control_socket in ("", "off")
 
 # Errors to stderr (the journal), in the app's JSON line format with the syslog priority

@@ -37,8 +37,8 @@ def _png_end(data: bytes) -> int:
         raise ValueError("not a PNG signature")
     pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        kind = data[pos + 4:pos + 8]
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
         pos += 8 + length + 4  # always forward: at least 12 bytes a chunk
         if pos > len(data):
             break
@@ -93,7 +93,7 @@ def _jpeg_end(data: bytes) -> int:
             raise ValueError(f"a second JPEG SOI marker at offset {pos}")
         if pos + 2 > len(data):
             break
-        length = int.from_bytes(data[pos:pos + 2], "big")
+        length = int.from_bytes(data[pos : pos + 2], "big")
         if length < 2:
             raise ValueError(f"JPEG segment length {length} at offset {pos}")
         pos += length

@@ -25,14 +25,12 @@ import uuid
 
 import orjson
 
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
-                                                                        default=None)
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # Accepted from X-Request-ID (e.g. nginx's $request_id) when it is this sane.
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 # Record attributes that are not extra fields; uvicorn's color_message repeats msg with
 # terminal colours.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message",
-                                                                      "color_message"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "color_message"}
 
 access_log = logging.getLogger("homerack.access")
 
@@ -40,8 +38,12 @@ access_log = logging.getLogger("homerack.access")
 def syslog_priority(levelno: int) -> int:
     """The syslog priority of a logging level: critical 2, error 3, warning 4, info 6,
     debug 7 (levels in between take the next lower one's)."""
-    for threshold, priority in ((logging.CRITICAL, 2), (logging.ERROR, 3),
-                                (logging.WARNING, 4), (logging.INFO, 6)):
+    for threshold, priority in (
+        (logging.CRITICAL, 2),
+        (logging.ERROR, 3),
+        (logging.WARNING, 4),
+        (logging.INFO, 6),
+    ):
         if levelno >= threshold:
             return priority
     return 7
@@ -69,9 +71,13 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         # rstrip: uvicorn ends "Exception in ASGI application\n" with a newline.
-        line = {"ts": round(record.created, 3), "level": record.levelname.lower(),
-                "logger": record.name, "pid": record.process,
-                "msg": record.getMessage().rstrip()}
+        line = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "msg": record.getMessage().rstrip(),
+        }
         request_id = REQUEST_ID.get()
         if request_id:
             line["request_id"] = request_id
@@ -158,8 +164,17 @@ class RequestIdMiddleware:
         resp.set_header("X-Request-ID", rid)
         if self.access:
             user = getattr(req.context, "user", None)
-            access_log.info("%s %s %s", req.method, req.path, resp.status_code, extra={
-                "method": req.method, "route": req.uri_template or "unmatched",
-                "status": resp.status_code, "client": req.remote_addr,
-                "user": user["sub"] if user else None,
-                "duration_ms": round((time.perf_counter() - req.context.t0) * 1000, 2)})
+            access_log.info(
+                "%s %s %s",
+                req.method,
+                req.path,
+                resp.status_code,
+                extra={
+                    "method": req.method,
+                    "route": req.uri_template or "unmatched",
+                    "status": resp.status_code,
+                    "client": req.remote_addr,
+                    "user": user["sub"] if user else None,
+                    "duration_ms": round((time.perf_counter() - req.context.t0) * 1000, 2),
+                },
+            )

@@ -35,8 +35,12 @@ def parse(raw: bytes) -> dict:
     doc = json.loads(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
         raise ValueError('not a JSON object with a non-empty string "id"')
-    release = {"id": doc["id"], "commit": doc.get("commit"), "dirty": doc.get("dirty", False),
-               "built_at": doc.get("built_at")}
+    release = {
+        "id": doc["id"],
+        "commit": doc.get("commit"),
+        "dirty": doc.get("dirty", False),
+        "built_at": doc.get("built_at"),
+    }
     for key in ("commit", "built_at"):
         if release[key] is not None and not isinstance(release[key], str):
             raise ValueError(f'"{key}" must be a string')

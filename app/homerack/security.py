@@ -32,11 +32,18 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def issue_token(secret: str, user_id: int, username: str, role: str, ttl_seconds: int,
-                epoch: int = 0) -> str:
+def issue_token(
+    secret: str, user_id: int, username: str, role: str, ttl_seconds: int, epoch: int = 0
+) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "name": username, "role": role, "iat": now,
-              "exp": now + ttl_seconds, "epoch": epoch}
+    claims = {
+        "sub": str(user_id),
+        "name": username,
+        "role": role,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "epoch": epoch,
+    }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
@@ -47,16 +54,21 @@ class InvalidToken(Exception):
 def read_token(secret: str, token: str) -> dict:
     """The verified claims of ``token``; raises InvalidToken with a reason."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM],
-                            options={"require": ["exp", "sub", "role"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub", "role"]}
+        )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("the token has expired") from None
     except jwt.PyJWTError:
         raise InvalidToken("the token is invalid") from None
     epoch = claims.get("epoch", 0)
     role = claims.get("role")
-    if (not isinstance(role, str) or role not in ROLE_RANK or not _is_id(claims.get("sub"))
-            or type(epoch) is not int):  # bool is an int subclass: refuse it too
+    if (
+        not isinstance(role, str)
+        or role not in ROLE_RANK
+        or not _is_id(claims.get("sub"))
+        or type(epoch) is not int
+    ):  # bool is an int subclass: refuse it too
         raise InvalidToken("the token is invalid")
     return claims
 
@@ -82,6 +94,8 @@ def revocation(claims: dict, state: TokenState | None) -> str | None:
     if not state.active:
         return "this account has been deactivated"
     if state.epoch != claims.get("epoch", 0) or state.role != claims["role"]:
-        return ("the account's password, role or status changed after this token was "
-                "issued; sign in again")
+        return (
+            "the account's password, role or status changed after this token was "
+            "issued; sign in again"
+        )
     return None

@@ -51,10 +51,12 @@ def _decode(data: bytes) -> Image.Image:
         fmt = image.format
         if fmt not in FORMATS:
             raise ValidationFailed.one(
-                "body", f"unsupported image format {fmt}; use PNG, JPEG or WebP")
+                "body", f"unsupported image format {fmt}; use PNG, JPEG or WebP"
+            )
         if getattr(image, "is_animated", False):
             raise ValidationFailed.one(
-                "body", "animated images are not accepted; upload a still image")
+                "body", "animated images are not accepted; upload a still image"
+            )
         width, height = image.size
         if max(width, height) > MAX_SIDE_PX or width * height > MAX_PIXELS:
             raise ValidationFailed.one("body", f"the logo is {width}x{height} px; {_TOO_BIG}")
@@ -72,13 +74,15 @@ def _decode(data: bytes) -> Image.Image:
 def _refuse_trailing_data(data: bytes, fmt: str) -> None:
     """ValidationFailed when bytes other than a little zero padding follow the image's
     end; ValueError (damaged) when the image's structure ends before its end marker."""
-    extra = data[image_end(data, fmt):]
+    extra = data[image_end(data, fmt) :]
     if len(extra) <= MAX_ZERO_PADDING and not extra.strip(b"\0"):
         return
     noun = "byte" if len(extra) == 1 else "bytes"
     raise ValidationFailed.one(
-        "body", f"the file carries {len(extra):,} {noun} after the end of the "
-                f"{_NAMES[fmt]} image (a polyglot?); upload the image alone")
+        "body",
+        f"the file carries {len(extra):,} {noun} after the end of the "
+        f"{_NAMES[fmt]} image (a polyglot?); upload the image alone",
+    )
 
 
 def sanitize_image(data: bytes) -> tuple[bytes, str]:
@@ -103,8 +107,7 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
         # a PNG ICC profile, ...): keep only the transparency, part of the picture.
         image.info = {k: v for k, v in image.info.items() if k == "transparency"}
         out = io.BytesIO()
-        options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90},
-                   "WEBP": {"quality": 90}}
+        options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
         image.save(out, format=fmt, **options[fmt])
     return out.getvalue(), FORMATS[fmt]
 

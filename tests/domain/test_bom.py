@@ -42,7 +42,7 @@ def test_hand_checked_rack():
         # sw - srv again over DAC: 1173.39 mm -> 1.5 m
         BomConnection(12, 1, 3, "dac"),
         BomConnection(13, 3, 99, "fiber_os2", b_name="isp-modem"),  # leaves the rack
-        BomConnection(14, 3, 4, "cat6a"),                            # unplaced end
+        BomConnection(14, 3, 4, "cat6a"),  # unplaced end
     ]
     bom = cable_bom(DEVICES, conns, width_in=19)
     by_id = {line.connection_id: line for line in bom.lines}
@@ -85,23 +85,26 @@ def test_too_long_run_is_a_custom_length():
     assert bom.totals[0].total_length_m == pytest.approx(3 * 3.22698, abs=1e-3)
 
 
-@pytest.mark.parametrize(("value", "cell"), [
-    ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
-    ("@SUM(1)", "'@SUM(1)"),
-    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
-    ("-2+3", "'-2+3"),
-    ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"),
-    ("core = uplink", "core = uplink"),   # only the first character matters
-    ("'quoted", "'quoted"),
-    ("", ""),
-    (None, ""),
-    (2, "2"),
-    (1.5, "1.5"),
-    (3.0, "3"),
-    (1280.07, "1280.07"),
-    (0.1 + 0.2, "0.3"),
-])
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("core = uplink", "core = uplink"),  # only the first character matters
+        ("'quoted", "'quoted"),
+        ("", ""),
+        (None, ""),
+        (2, "2"),
+        (1.5, "1.5"),
+        (3.0, "3"),
+        (1280.07, "1280.07"),
+        (0.1 + 0.2, "0.3"),
+    ],
+)
 def test_csv_cells_defuse_formulas(value, cell):
     assert csv_cell(value) == cell
 
@@ -113,27 +116,36 @@ def test_no_csv_cell_starts_a_formula(text):
     assert cell in (text, "'" + text)
 
 
-@pytest.mark.parametrize(("name", "filename"), [
-    ("Main", "main-bom.csv"),
-    ("Rack 2 / Café (garage)", "rack-2-cafe-garage-bom.csv"),
-    ('=HYPERLINK("x")', "hyperlink-x-bom.csv"),
-    ('"; filename=evil.exe', "filename-evil-exe-bom.csv"),
-    ("机柜", "rack-bom.csv"),
-    ("x" * 100, "x" * 60 + "-bom.csv"),
-])
+@pytest.mark.parametrize(
+    ("name", "filename"),
+    [
+        ("Main", "main-bom.csv"),
+        ("Rack 2 / Café (garage)", "rack-2-cafe-garage-bom.csv"),
+        ('=HYPERLINK("x")', "hyperlink-x-bom.csv"),
+        ('"; filename=evil.exe', "filename-evil-exe-bom.csv"),
+        ("机柜", "rack-bom.csv"),
+        ("x" * 100, "x" * 60 + "-bom.csv"),
+    ],
+)
 def test_csv_filename_is_a_safe_slug(name, filename):
     assert csv_filename(name) == filename
 
 
 def test_csv_has_the_lines_subtotals_and_a_total():
-    devs = [BomDevice(1, "=cmd()", 1, 48), BomDevice(2, "@bottom", 1, 1),
-            BomDevice(3, "mid", 1, 24)]
-    bom = cable_bom(devs, [
-        BomConnection(5, 1, 2, "usb", count=3, label="+label"),  # too long: custom
-        BomConnection(6, 3, 2, "cat6", count=2),
-        BomConnection(7, 3, 1, "cat6"),
-        BomConnection(8, 3, 99, "dac", b_name="elsewhere"),    # leaves the rack
-    ])
+    devs = [
+        BomDevice(1, "=cmd()", 1, 48),
+        BomDevice(2, "@bottom", 1, 1),
+        BomDevice(3, "mid", 1, 24),
+    ]
+    bom = cable_bom(
+        devs,
+        [
+            BomConnection(5, 1, 2, "usb", count=3, label="+label"),  # too long: custom
+            BomConnection(6, 3, 2, "cat6", count=2),
+            BomConnection(7, 3, 1, "cat6"),
+            BomConnection(8, 3, 99, "dac", b_name="elsewhere"),  # leaves the rack
+        ],
+    )
     text = bom_csv(bom)
     assert text.endswith("\r\n") and "\r\n" in text.rstrip("\r\n")
     header, *rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -141,14 +153,18 @@ def test_csv_has_the_lines_subtotals_and_a_total():
     rows = [dict(zip(header, r, strict=True)) for r in rows]
     assert [r["row"] for r in rows] == ["cable"] * 3 + ["subtotal"] * 3 + ["total"]
     usb = rows[0]
-    assert (usb["device_a"], usb["device_b"], usb["label"]) == ("'=cmd()", "'@bottom",
-                                                                "'+label")
+    assert (usb["device_a"], usb["device_b"], usb["label"]) == ("'=cmd()", "'@bottom", "'+label")
     assert usb["stock_length_m"] == "" and "custom length" in usb["note"]
     assert float(usb["length_m"]) == pytest.approx(3 * bom.lines[0].length_mm / 1000)
-    subtotals = {(r["cable_type"], r["stock_length_m"]): (r["count"], r["length_m"])
-                 for r in rows if r["row"] == "subtotal"}
-    assert subtotals == {(t.cable_type, csv_cell(t.stock_length_m)):
-                         (str(t.count), csv_cell(t.total_length_m)) for t in bom.totals}
+    subtotals = {
+        (r["cable_type"], r["stock_length_m"]): (r["count"], r["length_m"])
+        for r in rows
+        if r["row"] == "subtotal"
+    }
+    assert subtotals == {
+        (t.cable_type, csv_cell(t.stock_length_m)): (str(t.count), csv_cell(t.total_length_m))
+        for t in bom.totals
+    }
     total = rows[-1]
     assert total["count"] == str(sum(t.count for t in bom.totals)) == "6"
     assert float(total["length_m"]) == pytest.approx(sum(t.total_length_m for t in bom.totals))
@@ -177,10 +193,16 @@ def test_every_connection_is_listed_once_and_rounded_up(H, data):
         h = data.draw(st.integers(1, min(4, H)))
         pos = data.draw(st.one_of(st.none(), st.integers(1, H - h + 1)))
         devs.append(BomDevice(i, f"d{i}", h, pos))
-    conns = [BomConnection(k, data.draw(st.integers(0, n + 1)), data.draw(st.integers(0, n)),
-                           data.draw(st.sampled_from(CABLE_TYPES)),
-                           data.draw(st.integers(1, 3)))
-             for k in range(data.draw(st.integers(0, 10)))]
+    conns = [
+        BomConnection(
+            k,
+            data.draw(st.integers(0, n + 1)),
+            data.draw(st.integers(0, n)),
+            data.draw(st.sampled_from(CABLE_TYPES)),
+            data.draw(st.integers(1, 3)),
+        )
+        for k in range(data.draw(st.integers(0, 10)))
+    ]
     width = data.draw(st.sampled_from([10, 19, 23]))
     bom = cable_bom(devs, conns, width)
     ids = [line.connection_id for line in bom.lines] + [e.connection_id for e in bom.excluded]

@@ -15,7 +15,7 @@ NS = "{http://www.w3.org/2000/svg}"
 HOSTILE = [
     "<script>alert(1)</script>",
     '"><script>alert("x")</script>',
-    "Tom & Jerry's \"rack\"",
+    'Tom & Jerry\'s "rack"',
     "x" * 5000,
     "]]><!-- -->&amp;&#x3c;",
     "ctrl\x00\x01\x1b chars\ud800",
@@ -36,10 +36,22 @@ def unit_labels(root):
 
 def test_basic_rack():
     devices = [
-        {"id": 1, "name": "core-switch", "model": "USW-24", "u_height": 1, "position_u": 10,
-         "category": "switch"},
-        {"id": 2, "name": "nas", "model": "DS920+", "u_height": 2, "position_u": 1,
-         "category": "storage"},
+        {
+            "id": 1,
+            "name": "core-switch",
+            "model": "USW-24",
+            "u_height": 1,
+            "position_u": 10,
+            "category": "switch",
+        },
+        {
+            "id": 2,
+            "name": "nas",
+            "model": "DS920+",
+            "u_height": 2,
+            "position_u": 1,
+            "category": "storage",
+        },
         {"id": 3, "name": "unplaced", "u_height": 1, "position_u": None},
     ]
     svg = render_svg("lab", 12, 19, devices)
@@ -58,29 +70,41 @@ def test_basic_rack():
 
 
 def test_positions_override_and_out_of_rack_devices_are_skipped():
-    devices = [DeviceSpec(1, "a", 1, 1, 1, "daily", position_u=1),
-               DeviceSpec(2, "b", 2, 1, 1, "daily", position_u=None),
-               DeviceSpec(3, "c", 2, 1, 1, "daily", position_u=4)]
+    devices = [
+        DeviceSpec(1, "a", 1, 1, 1, "daily", position_u=1),
+        DeviceSpec(2, "b", 2, 1, 1, "daily", position_u=None),
+        DeviceSpec(3, "c", 2, 1, 1, "daily", position_u=4),
+    ]
     root = parse(render_svg("r", 4, 19, devices, positions={2: 2, 3: 4}))
     assert len(device_rects(root)) == 2  # c at U4-5 does not fit a 4U rack
 
 
 def test_width_is_proportional():
-    widths = {w: float(parse(render_svg("r", 4, w, [])).get("width"))
-              for w in (10, 19, 23)}
+    widths = {w: float(parse(render_svg("r", 4, w, [])).get("width")) for w in (10, 19, 23)}
     assert widths[10] < widths[19] < widths[23]
     assert panel_width_px(19) / panel_width_px(10) == pytest.approx(482.6 / 254.0)
     assert panel_width_px(23) / panel_width_px(19) == pytest.approx(584.2 / 482.6)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300)), min_size=3,
-                max_size=3),
-       st.sampled_from([10, 19, 23]), st.integers(1, 48))
+@given(
+    st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300)), min_size=3, max_size=3),
+    st.sampled_from([10, 19, 23]),
+    st.integers(1, 48),
+)
 def test_hostile_strings_stay_text(strings, width, H):
     rack_name, name, model = strings
-    devices = [{"id": i, "name": name, "model": model, "u_height": 1 + i % 2,
-                "position_u": 1 + 3 * i, "category": name} for i in range(H // 3)]
+    devices = [
+        {
+            "id": i,
+            "name": name,
+            "model": model,
+            "u_height": 1 + i % 2,
+            "position_u": 1 + 3 * i,
+            "category": name,
+        }
+        for i in range(H // 3)
+    ]
     svg = render_svg(rack_name, H, width, devices)
     root = parse(svg)  # well-formed whatever the input
     assert root.tag == f"{NS}svg"
@@ -93,9 +117,13 @@ def test_hostile_strings_stay_text(strings, width, H):
 
 
 def test_hostile_names_example():
-    evil = '<script>alert("x")</script> & \'quotes\''
-    svg = render_svg(evil, 6, 19, [{"id": 1, "name": evil, "model": evil, "u_height": 1,
-                                    "position_u": 2, "category": "<b>"}])
+    evil = "<script>alert(\"x\")</script> & 'quotes'"
+    svg = render_svg(
+        evil,
+        6,
+        19,
+        [{"id": 1, "name": evil, "model": evil, "u_height": 1, "position_u": 2, "category": "<b>"}],
+    )
     root = parse(svg)
     assert "<script" not in svg
     assert "&lt;script&gt;" in svg

@@ -44,14 +44,21 @@ def recompute(rack: RackSpec, devices, positions: dict[int, int], links, weights
         return num / den if den != 0 else 0.0
 
     in_rack = [lk for lk in links if lk.a in c and lk.b in c]
-    cable = ratio(sum(lk.count * abs(c[lk.a] - c[lk.b]) for lk in in_rack),
-                  sum(lk.count for lk in in_rack) * (H - 1))
-    weight = ratio(sum(d.weight_kg * (c[d.id] - 1) for d in placed),
-                   sum(d.weight_kg for d in placed) * (H - 1))
-    thermal = ratio(sum(i.power_w for i in placed for j in placed if c[i.id] < c[j.id]),
-                    sum(d.power_w for d in placed) * (n - 1))
-    access = ratio(sum(ACCESS[d.access] * abs(c[d.id] - E) for d in placed),
-                   sum(ACCESS[d.access] for d in placed) * max(E - 1, H - E))
+    cable = ratio(
+        sum(lk.count * abs(c[lk.a] - c[lk.b]) for lk in in_rack),
+        sum(lk.count for lk in in_rack) * (H - 1),
+    )
+    weight = ratio(
+        sum(d.weight_kg * (c[d.id] - 1) for d in placed), sum(d.weight_kg for d in placed) * (H - 1)
+    )
+    thermal = ratio(
+        sum(i.power_w for i in placed for j in placed if c[i.id] < c[j.id]),
+        sum(d.power_w for d in placed) * (n - 1),
+    )
+    access = ratio(
+        sum(ACCESS[d.access] * abs(c[d.id] - E) for d in placed),
+        sum(ACCESS[d.access] for d in placed) * max(E - 1, H - E),
+    )
     alphas = (weights.cable, weights.weight, weights.thermal, weights.access)
     terms = (cable, weight, thermal, access)
     cost = sum(a * t for a, t in zip(alphas, terms, strict=True)) / sum(alphas)
@@ -135,13 +142,19 @@ def instances(draw, max_h: int = 16, max_n: int = 6, allow_locked: bool = True):
     for i in range(n):
         locked = allow_locked and draw(st.booleans()) and draw(st.booleans())
         placed = locked or draw(st.booleans())
-        devices.append(DeviceSpec(
-            id=100 + i, name=f"dev{i}", u_height=heights[i],
-            weight_kg=draw(st.sampled_from([0.0, 0.5, 2.0, 8.0, 25.0])),
-            power_w=draw(st.sampled_from([0.0, 5.0, 40.0, 150.0, 400.0])),
-            access=draw(st.sampled_from(list(ACCESS))),
-            position_u=layout[i] if placed else None, locked=locked,
-            category=draw(st.sampled_from(["server", "switch", "other"]))))
+        devices.append(
+            DeviceSpec(
+                id=100 + i,
+                name=f"dev{i}",
+                u_height=heights[i],
+                weight_kg=draw(st.sampled_from([0.0, 0.5, 2.0, 8.0, 25.0])),
+                power_w=draw(st.sampled_from([0.0, 5.0, 40.0, 150.0, 400.0])),
+                access=draw(st.sampled_from(list(ACCESS))),
+                position_u=layout[i] if placed else None,
+                locked=locked,
+                category=draw(st.sampled_from(["server", "switch", "other"])),
+            )
+        )
     links = []
     if n:
         for _ in range(draw(st.integers(0, 2 * n))):
@@ -150,8 +163,10 @@ def instances(draw, max_h: int = 16, max_n: int = 6, allow_locked: bool = True):
             links.append(Link(a, b, draw(st.integers(1, 4))))
     if draw(st.booleans()):  # a link to a device outside the rack is ignored
         links.append(Link(100, 9999, 2))
-    weights = Weights(*(draw(st.sampled_from([0.0, 0.1, 0.4, 1.0])) for _ in range(3)),
-                      access=draw(st.sampled_from([0.05, 0.1, 1.0])))
+    weights = Weights(
+        *(draw(st.sampled_from([0.0, 0.1, 0.4, 1.0])) for _ in range(3)),
+        access=draw(st.sampled_from([0.05, 0.1, 1.0])),
+    )
     ergo = draw(st.one_of(st.none(), st.integers(1, H)))
     rack = RackSpec(u_height=H, ergonomic_u=ergo)
     return rack, devices, links, weights
@@ -161,8 +176,11 @@ def complete_current(devices):
     return bool(devices) and all(d.position_u is not None for d in devices)
 
 
-COMMON = settings(max_examples=150, deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+COMMON = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # ------------------------------------------------------------------ property tests
@@ -196,9 +214,15 @@ def heuristic_only(monkeypatch):
     monkeypatch.setattr(opt, "_DP_TRANSITIONS_PER_MS", 0)
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(instances(max_h=42, max_n=14))
 def test_local_search_results_are_valid(heuristic_only, inst):
     rack, devices, links, weights = inst
@@ -212,8 +236,11 @@ def test_local_search_results_are_valid(heuristic_only, inst):
         assert res.method == "exact-dp"
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(instances(max_h=8, max_n=5))
 def test_small_racks_are_solved_exactly(inst):
     rack, devices, links, weights = inst
@@ -227,9 +254,16 @@ def test_small_racks_are_solved_exactly(inst):
 
 # derandomize: the examples are fixed so that CI is stable; the local search found the
 # optimum on 2,000 random small racks while it was developed.
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(instances(max_h=8, max_n=5))
 def test_local_search_alone_finds_the_optimum_of_small_racks(heuristic_only, inst):
     rack, devices, links, weights = inst
@@ -247,14 +281,31 @@ def tall_cabled(draw):
     heights = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
     while sum(heights) > H:
         heights.pop()
-    devices = [DeviceSpec(id=i, name=f"d{i}", u_height=h, weight_kg=1.0, power_w=1.0,
-                          access="rarely", position_u=None) for i, h in enumerate(heights)]
-    pairs = draw(st.lists(st.tuples(st.integers(0, len(heights) - 1),
-                                    st.integers(0, len(heights) - 1), st.integers(1, 5)),
-                          min_size=1, max_size=6))
+    devices = [
+        DeviceSpec(
+            id=i,
+            name=f"d{i}",
+            u_height=h,
+            weight_kg=1.0,
+            power_w=1.0,
+            access="rarely",
+            position_u=None,
+        )
+        for i, h in enumerate(heights)
+    ]
+    pairs = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(heights) - 1),
+                st.integers(0, len(heights) - 1),
+                st.integers(1, 5),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
     links = [Link(a, b, c) for a, b, c in pairs]
-    weights = Weights(cable=1.0, weight=draw(st.sampled_from([0.0, 0.2])), thermal=0.0,
-                      access=0.0)
+    weights = Weights(cable=1.0, weight=draw(st.sampled_from([0.0, 0.2])), thermal=0.0, access=0.0)
     return RackSpec(u_height=H), devices, links, weights
 
 
@@ -270,8 +321,12 @@ def test_exact_dp_with_tall_devices(inst):
 def test_cable_lower_bound_on_a_star():
     # a switch with 6 single-cable neighbours: optimum puts them at distances 1,1,2,2,3,3
     rack = RackSpec(u_height=40)
-    devices = [DeviceSpec(id=i, name=f"d{i}", u_height=1, weight_kg=0, power_w=0,
-                          access="rarely", position_u=None) for i in range(7)]
+    devices = [
+        DeviceSpec(
+            id=i, name=f"d{i}", u_height=1, weight_kg=0, power_w=0, access="rarely", position_u=None
+        )
+        for i in range(7)
+    ]
     links = [Link(0, i) for i in range(1, 7)]
     w = Weights(cable=1, weight=0, thermal=0, access=0)
     res = optimize(rack, devices, links, w, time_limit_ms=10)  # no time for the exact DP
@@ -281,9 +336,15 @@ def test_cable_lower_bound_on_a_star():
     assert res.proof.lower_bound == pytest.approx(9 / (6 * 39))
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(instances(max_h=30, max_n=12))
 def test_incremental_costs_match_full_recomputation(heuristic_only, monkeypatch, inst):
     """White-box: after every accepted move the running cost equals a full recomputation."""
@@ -301,8 +362,11 @@ def test_incremental_costs_match_full_recomputation(heuristic_only, monkeypatch,
     check_layout(rack, devices, res.positions)
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(instances(max_h=30, max_n=12), st.integers(0, 3))
 def test_deterministic_for_a_seed(inst, seed):
     rack, devices, links, weights = inst
@@ -316,15 +380,26 @@ def test_deterministic_for_a_seed(inst, seed):
 
 
 def dev(i, name, h=1, w=1.0, p=10.0, access="rarely", pos=None, locked=False, width=19):
-    return DeviceSpec(id=i, name=name, u_height=h, weight_kg=w, power_w=p, access=access,
-                      position_u=pos, locked=locked, width_in=width)
+    return DeviceSpec(
+        id=i,
+        name=name,
+        u_height=h,
+        weight_kg=w,
+        power_w=p,
+        access=access,
+        position_u=pos,
+        locked=locked,
+        width_in=width,
+    )
 
 
 def test_hand_computed_score():
     rack = RackSpec(u_height=10)  # E = 5.5
-    devices = [dev(1, "ups", h=2, w=30, p=20, access="monthly", pos=1),
-               dev(2, "srv", h=2, w=20, p=200, access="rarely", pos=8),
-               dev(3, "sw", h=1, w=4, p=30, access="daily", pos=5)]
+    devices = [
+        dev(1, "ups", h=2, w=30, p=20, access="monthly", pos=1),
+        dev(2, "srv", h=2, w=20, p=200, access="rarely", pos=8),
+        dev(3, "sw", h=1, w=4, p=30, access="daily", pos=5),
+    ]
     links = [Link(2, 3, 2), Link(1, 2, 1), Link(3, 77, 5)]  # 77 is not in the rack
     s = evaluate(rack, devices, links)
     # centres: ups 1.5, srv 8.5, sw 5
@@ -351,8 +426,11 @@ def test_evaluate_ignores_unplaced_devices_and_their_links():
 
 def test_heaviest_device_goes_to_the_bottom():
     rack = RackSpec(u_height=12)
-    devices = [dev(1, "light", w=1, pos=1), dev(2, "heavy", h=2, w=40, pos=6),
-               dev(3, "mid", w=5, pos=3)]
+    devices = [
+        dev(1, "light", w=1, pos=1),
+        dev(2, "heavy", h=2, w=40, pos=6),
+        dev(3, "mid", w=5, pos=3),
+    ]
     res = optimize(rack, devices, [], Weights(cable=0, weight=1, thermal=0, access=0))
     assert res.positions[2] == 1
     assert res.proof.optimal
@@ -361,8 +439,11 @@ def test_heaviest_device_goes_to_the_bottom():
 
 def test_hot_device_goes_up_and_daily_device_near_ergonomic_unit():
     rack = RackSpec(u_height=20, ergonomic_u=12)
-    devices = [dev(1, "hot", p=500, w=0), dev(2, "kvm", access="daily", w=0, p=0),
-               dev(3, "cold", p=1, w=0)]
+    devices = [
+        dev(1, "hot", p=500, w=0),
+        dev(2, "kvm", access="daily", w=0, p=0),
+        dev(3, "cold", p=1, w=0),
+    ]
     res = optimize(rack, devices, [], Weights(cable=0, weight=0, thermal=1, access=1))
     assert res.positions[2] == 12
     assert res.positions[1] > res.positions[3]
@@ -373,8 +454,7 @@ def test_hot_device_goes_up_and_daily_device_near_ergonomic_unit():
 def test_connected_devices_end_up_adjacent():
     rack = RackSpec(u_height=30)
     devices = [dev(1, "core-switch", pos=1), dev(2, "server", pos=30), dev(3, "other", pos=15)]
-    res = optimize(rack, devices, [Link(1, 2, 4)], Weights(cable=1, weight=0, thermal=0,
-                                                               access=0))
+    res = optimize(rack, devices, [Link(1, 2, 4)], Weights(cable=1, weight=0, thermal=0, access=0))
     assert abs(res.positions[1] - res.positions[2]) == 1
     assert res.score.cable == pytest.approx(4 / (4 * 29))
     assert "core-switch" in res.explanations[2] or "server" in res.explanations[1]
@@ -391,8 +471,12 @@ def test_keeps_current_layout_when_already_optimal():
 
 def test_locked_devices_stay_and_others_fill_gaps():
     rack = RackSpec(u_height=6)
-    devices = [dev(1, "patch", pos=3, locked=True), dev(2, "srv", h=2, w=20),
-               dev(3, "srv2", h=2, w=20), dev(4, "sw")]
+    devices = [
+        dev(1, "patch", pos=3, locked=True),
+        dev(2, "srv", h=2, w=20),
+        dev(3, "srv2", h=2, w=20),
+        dev(4, "sw"),
+    ]
     res = optimize(rack, devices, [])
     check_layout(rack, devices, res.positions)
     assert res.positions[1] == 3
@@ -400,8 +484,10 @@ def test_locked_devices_stay_and_others_fill_gaps():
 
 def test_large_instance_meets_the_time_limit():
     rack = RackSpec(u_height=48)
-    devices = [dev(i, f"d{i}", h=1 + i % 2, w=i % 7 * 3.0, p=i % 5 * 50.0,
-                   access=list(ACCESS)[i % 4]) for i in range(30)]
+    devices = [
+        dev(i, f"d{i}", h=1 + i % 2, w=i % 7 * 3.0, p=i % 5 * 50.0, access=list(ACCESS)[i % 4])
+        for i in range(30)
+    ]
     links = [Link(i, (i * 7 + 3) % 30, 1 + i % 3) for i in range(30) if i != (i * 7 + 3) % 30]
     res = optimize(rack, devices, links, time_limit_ms=300)
     check_layout(rack, devices, res.positions)
@@ -423,20 +509,24 @@ def reasons_of(rack, devices):
 def test_not_enough_units():
     devices = [dev(i, f"d{i}", h=2) for i in range(7)]
     assert reasons_of(RackSpec(u_height=12), devices) == [
-        "not enough free units: need 14U, 12U free"]
+        "not enough free units: need 14U, 12U free"
+    ]
 
 
 def test_not_enough_units_counts_locked_units():
     devices = [dev(1, "l", h=2, pos=1, locked=True)] + [dev(i, f"d{i}", h=2) for i in range(2, 9)]
     assert reasons_of(RackSpec(u_height=12), devices) == [
-        "not enough free units: need 14U, 10U free"]
+        "not enough free units: need 14U, 10U free"
+    ]
 
 
 def test_budgets_and_width_and_overlap_all_reported():
     rack = RackSpec(u_height=10, max_weight_kg=100, max_power_w=1000)
-    devices = [dev(1, "nas", h=2, w=70, p=600, pos=5, locked=True),
-               dev(2, "sw", w=50, p=500, pos=6, locked=True),
-               dev(3, "x", width=10, w=0, p=0)]
+    devices = [
+        dev(1, "nas", h=2, w=70, p=600, pos=5, locked=True),
+        dev(2, "sw", w=50, p=500, pos=6, locked=True),
+        dev(3, "x", width=10, w=0, p=0),
+    ]
     reasons = reasons_of(rack, devices)
     assert "device 'x' is 10 in wide, rack is 19 in" in reasons
     assert "locked device 'nas' (U5-6) overlaps locked device 'sw' (U6)" in reasons
@@ -447,19 +537,30 @@ def test_budgets_and_width_and_overlap_all_reported():
 
 def test_locked_device_problems():
     rack = RackSpec(u_height=10)
-    reasons = reasons_of(rack, [dev(1, "a", pos=None, locked=True),
-                                dev(2, "b", h=2, pos=10, locked=True),
-                                dev(3, "tall", h=11)])
-    assert reasons == ["device 'tall' is 11U tall, rack is 10U",
-                       "locked device 'a' has no position",
-                       "locked device 'b' (U10-11) is outside the rack (U1-10)",
-                       "not enough free units: need 11U, 10U free"]
+    reasons = reasons_of(
+        rack,
+        [
+            dev(1, "a", pos=None, locked=True),
+            dev(2, "b", h=2, pos=10, locked=True),
+            dev(3, "tall", h=11),
+        ],
+    )
+    assert reasons == [
+        "device 'tall' is 11U tall, rack is 10U",
+        "locked device 'a' has no position",
+        "locked device 'b' (U10-11) is outside the rack (U1-10)",
+        "not enough free units: need 11U, 10U free",
+    ]
 
 
 def test_fragmented_free_space():
     rack = RackSpec(u_height=7)
-    devices = [dev(1, "l1", pos=3, locked=True), dev(2, "l2", pos=6, locked=True),
-               dev(3, "big", h=3), dev(4, "s", h=1)]
+    devices = [
+        dev(1, "l1", pos=3, locked=True),
+        dev(2, "l2", pos=6, locked=True),
+        dev(3, "big", h=3),
+        dev(4, "s", h=1),
+    ]
     reasons = reasons_of(rack, devices)
     assert len(reasons) == 1
     assert reasons[0].startswith("the devices do not fit into the free gaps")

@@ -54,9 +54,19 @@ def playwright_browser():
         _unavailable("playwright is not installed (pip install -e '.[dev]')")
     with sync_playwright() as pw:
         # The flags keep Chromium off the network it would otherwise call home to.
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -79,31 +89,51 @@ def server(e2e_database, tmp_path_factory):
     users (admin, editor, viewer; password PASSWORD). Yields (base URL, ApiClient as admin)."""
     tmp = tmp_path_factory.mktemp("e2e")
     port = _free_port()
-    env = {**os.environ,
-           "HOMERACK_DATABASE_URL": e2e_database,
-           # Its own Redis database: the API tests flush theirs.
-           "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_E2E_REDIS", "redis://127.0.0.1:6379/14"),
-           "HOMERACK_JWT_SECRET": secrets.token_urlsafe(48),
-           "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
-           "HOMERACK_DATA_DIR": str(tmp),
-           "HOMERACK_RATE_LIMIT": f"{API_RATE}/s burst {API_BURST}",
-           "HOMERACK_LOGIN_RATE_LIMIT": "60/m burst 30"}
+    env = {
+        **os.environ,
+        "HOMERACK_DATABASE_URL": e2e_database,
+        # Its own Redis database: the API tests flush theirs.
+        "HOMERACK_REDIS_URL": os.environ.get("HOMERACK_E2E_REDIS", "redis://127.0.0.1:6379/14"),
+        "HOMERACK_JWT_SECRET": secrets.token_urlsafe(48),
+        "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
+        "HOMERACK_DATA_DIR": str(tmp),
+        "HOMERACK_RATE_LIMIT": f"{API_RATE}/s burst {API_BURST}",
+        "HOMERACK_LOGIN_RATE_LIMIT": "60/m burst 30",
+    }
     homerack = [sys.executable, "-m", "homerack.cli"]
     log_path = tmp / "server.log"
     proc = None
     try:
         subprocess.run([*homerack, "db", "upgrade"], env=env, check=True, capture_output=True)
         for role in ("admin", "editor", "viewer"):
-            subprocess.run([*homerack, "user", "add", role, "--role", role], env=env,
-                           check=True, input=PASSWORD.encode(), capture_output=True)
+            subprocess.run(
+                [*homerack, "user", "add", role, "--role", role],
+                env=env,
+                check=True,
+                input=PASSWORD.encode(),
+                capture_output=True,
+            )
         # The catalog and the demo homelab, as `make dev` shows them (the admin exists, so
         # the demo creates none).
         subprocess.run([*homerack, "demo"], env=env, check=True, capture_output=True)
         with open(log_path, "wb") as log:  # the child keeps its own descriptor
             proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "homerack.asgi:app", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning"],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "homerack.asgi:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         base = f"http://127.0.0.1:{port}"
         client = ApiClient(base)
         deadline = time.monotonic() + 30

@@ -35,11 +35,11 @@ def test_the_deployed_ui_signs_in_and_shows_the_rack(deployed_page):
     assert headers.get("cache-control") == "no-cache"
     assets = []
     page.on("response", lambda r: assets.append(r) if "/assets/" in r.url else None)
-    sign_in(page, os.environ.get("HOMERACK_E2E_USER", "admin"),
-            os.environ["HOMERACK_E2E_PASSWORD"])
+    sign_in(page, os.environ.get("HOMERACK_E2E_USER", "admin"), os.environ["HOMERACK_E2E_PASSWORD"])
     rack = os.environ["HOMERACK_E2E_RACK"]
     page.get_by_role("link", name=rack).first.click()
     page.get_by_role("heading", name=rack).first.wait_for()
     # Views load as modules after sign-in: every one from the release, cached for good.
     assert assets and all(
-        r.status == 200 and "immutable" in r.headers.get("cache-control", "") for r in assets)
+        r.status == 200 and "immutable" in r.headers.get("cache-control", "") for r in assets
+    )

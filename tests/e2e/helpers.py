@@ -19,8 +19,15 @@ class ApiClient:
         self.token = None
         self._last = 0.0
 
-    def call(self, method: str, path: str, body=None, raw: bytes | None = None,
-             content_type: str = "application/json", expect: int | None = None):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        expect: int | None = None,
+    ):
         wait = self._last + 0.1 - time.monotonic()
         if wait > 0:
             time.sleep(wait)
@@ -59,8 +66,9 @@ class ApiClient:
             return False
 
     def sign_in(self, username: str, password: str) -> None:
-        self.token = self.post("/api/auth/login",
-                               {"username": username, "password": password})["access_token"]
+        self.token = self.post("/api/auth/login", {"username": username, "password": password})[
+            "access_token"
+        ]
 
     def device_type(self, model_part: str) -> dict:
         """A catalog device type whose model contains ``model_part``."""
@@ -100,5 +108,5 @@ class RateCheck:
         assert not self.refused, f"the page was rate limited (429): {self.refused}"
         assert self.peak <= self.burst, (
             f"{self.count} API requests reached an excess of {self.peak:.1f} over "
-            f"{self.rate} r/s; nginx refuses above {self.burst}")
-
+            f"{self.rate} r/s; nginx refuses above {self.burst}"
+        )

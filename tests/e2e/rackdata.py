@@ -7,10 +7,10 @@ import re
 import secrets
 
 # Catalog models (the built-in catalog) the tests place.
-SWITCH = "USW-Pro-24-PoE"   # 1U, 19 in, 5.2 kg
-SERVER = "DL360 Gen10"      # 1U, 19 in, 16.3 kg, 220 W
-NAS = "RS1221+"             # 2U, 19 in
-UPS = "SMT1500RMI2U"        # 2U, 19 in, 28.2 kg
+SWITCH = "USW-Pro-24-PoE"  # 1U, 19 in, 5.2 kg
+SERVER = "DL360 Gen10"  # 1U, 19 in, 16.3 kg, 220 W
+NAS = "RS1221+"  # 2U, 19 in
+UPS = "SMT1500RMI2U"  # 2U, 19 in, 28.2 kg
 SHELF_10 = "10in Fixed Shelf"  # 1U, 10 in
 
 _types: dict[str, dict] = {}
@@ -31,17 +31,25 @@ def make_rack(client, prefix: str = "rack", **fields) -> dict:
     return client.post("/api/racks", body)
 
 
-def place(client, rack: dict | None, model_part: str, pos: int | None, prefix: str = "dev",
-          **fields) -> dict:
+def place(
+    client, rack: dict | None, model_part: str, pos: int | None, prefix: str = "dev", **fields
+) -> dict:
     """A device of the catalog model in ``rack`` at unit ``pos`` (rack None: unplaced)."""
-    body = {"device_type_id": device_type(client, model_part)["id"], "name": unique(prefix),
-            "rack_id": rack["id"] if rack else None, "position_u": pos, **fields}
+    body = {
+        "device_type_id": device_type(client, model_part)["id"],
+        "name": unique(prefix),
+        "rack_id": rack["id"] if rack else None,
+        "position_u": pos,
+        **fields,
+    }
     return client.post("/api/devices", body)
 
 
 def cable(client, a: dict, b: dict, count: int = 1, cable_type: str = "cat6") -> dict:
-    return client.post("/api/connections", {"device_a_id": a["id"], "device_b_id": b["id"],
-                                            "cable_type": cable_type, "count": count})
+    return client.post(
+        "/api/connections",
+        {"device_a_id": a["id"], "device_b_id": b["id"], "cable_type": cable_type, "count": count},
+    )
 
 
 def positions(client, rack: dict) -> dict[int, int]:
@@ -68,5 +76,6 @@ def wait_drawn_at(page, device_id: int, unit: int) -> None:
     """Waits until the interactive elevation draws the device with its lowest unit at ``unit``."""
     page.wait_for_function(
         "([id, unit]) => document.querySelector("
-        "`.elev-area[data-interactive] [data-device-id=\"${id}\"]`)?.dataset.pos === String(unit)",
-        arg=[device_id, unit])
+        '`.elev-area[data-interactive] [data-device-id="${id}"]`)?.dataset.pos === String(unit)',
+        arg=[device_id, unit],
+    )

@@ -18,7 +18,8 @@ def rack_names(api) -> set[str]:
 def import_file(page, name: str, content: bytes) -> None:
     """Choose the file, press import and confirm the replacement."""
     page.get_by_label("Inventory file (JSON)").set_input_files(
-        files=[{"name": name, "mimeType": "application/json", "buffer": content}])
+        files=[{"name": name, "mimeType": "application/json", "buffer": content}]
+    )
     page.get_by_role("button", name="Import and replace…").click()
     dialog = page.get_by_role("dialog")
     assert "replaces the whole inventory" in dialog.inner_text()
@@ -46,15 +47,20 @@ def test_export_then_a_refused_import_then_the_export_back(signed_in, server, ar
 
     # A document with two field errors: both listed, with the record's name; nothing changed.
     later = api.post("/api/racks", {"name": f"After export {tag}", "u_height": 10})
-    broken = {"format": "homerack-inventory", "version": 2,
-              "racks": [{"name": f"Broken {tag}", "u_height": 100, "width_in": 20}]}
+    broken = {
+        "format": "homerack-inventory",
+        "version": 2,
+        "racks": [{"name": f"Broken {tag}", "u_height": 100, "width_in": 20}],
+    }
     import_file(page, "broken.json", json.dumps(broken).encode())
     refused = page.locator(".import-refused")
     refused.wait_for()
     assert "nothing changed" in refused.get_by_role("heading").inner_text()
     rows = [r.split("\t") for r in refused.locator("tbody tr").all_inner_texts()]
     assert [(r[0].strip(), r[1].strip()) for r in rows] == [
-        (f"Rack 1 “Broken {tag}”", "u height"), (f"Rack 1 “Broken {tag}”", "width in")]
+        (f"Rack 1 “Broken {tag}”", "u height"),
+        (f"Rack 1 “Broken {tag}”", "width in"),
+    ]
     assert "less than or equal to 60" in rows[0][2]
     assert api.get(f"/api/racks/{kept['id']}")["name"] == f"Exported {tag}"
     assert f"Broken {tag}" not in rack_names(api)
@@ -83,7 +89,8 @@ def test_a_file_that_is_not_json_is_refused_before_asking(signed_in):
     page = signed_in
     page.goto("/#/transfer")
     page.get_by_label("Inventory file (JSON)").set_input_files(
-        files=[{"name": "notes.json", "mimeType": "application/json", "buffer": b"{not json"}])
+        files=[{"name": "notes.json", "mimeType": "application/json", "buffer": b"{not json"}]
+    )
     assert "This file is not JSON" in page.get_by_role("alert").inner_text()
     assert page.get_by_role("button", name="Import and replace…").is_disabled()
 
@@ -146,8 +153,10 @@ def test_users_add_change_role_reset_password_deactivate(signed_in, server, arti
 def test_delete_a_user_and_a_non_admin_cannot_open_the_admin_pages(browser_page, server):
     page = browser_page
     _, api = server
-    user = api.post("/api/users", {"username": f"gone-{secrets.token_hex(3)}",
-                                   "password": PASSWORD, "role": "viewer"})
+    user = api.post(
+        "/api/users",
+        {"username": f"gone-{secrets.token_hex(3)}", "password": PASSWORD, "role": "viewer"},
+    )
     sign_in(page, "admin")
     page.goto("/#/users")
     page.get_by_role("button", name=f"Delete {user['username']}").click()

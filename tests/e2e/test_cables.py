@@ -11,16 +11,23 @@ from e2e.conftest import screenshot, sign_in
 CABLE_LABEL_FORMULA = '=HYPERLINK("http://x")'
 
 
-def rack_with_devices(api, prefix: str, names=("sw", "srv"), models=(
-        "USW-Pro-24-PoE", "PowerEdge R250")) -> dict:
+def rack_with_devices(
+    api, prefix: str, names=("sw", "srv"), models=("USW-Pro-24-PoE", "PowerEdge R250")
+) -> dict:
     """A rack (unique name) with one placed device per name; returns the rack (GET) with
     its devices, plus ``tag`` (the unique suffix)."""
     tag = secrets.token_hex(3)
     rack = api.post("/api/racks", {"name": f"{prefix} {tag}", "u_height": 12})
     for i, (name, model) in enumerate(zip(names, models, strict=True)):
-        api.post("/api/devices", {"name": f"{name}-{tag}", "rack_id": rack["id"],
-                                  "device_type_id": api.device_type(model)["id"],
-                                  "position_u": 10 - 3 * i})
+        api.post(
+            "/api/devices",
+            {
+                "name": f"{name}-{tag}",
+                "rack_id": rack["id"],
+                "device_type_id": api.device_type(model)["id"],
+                "position_u": 10 - 3 * i,
+            },
+        )
     return {**api.get(f"/api/racks/{rack['id']}"), "tag": tag}
 
 
@@ -62,8 +69,9 @@ def test_add_a_cable_lists_it_stores_it_and_fills_the_bom(signed_in, server, art
     row.wait_for()
     assert sw in row.inner_text() and srv in row.inner_text() and "DAC" in row.inner_text()
     stored = api.get(f"/api/connections?rack_id={rack['id']}")["items"]
-    assert [(c["device_a"], c["device_b"], c["cable_type"], c["count"], c["label"])
-            for c in stored] == [(sw, srv, "dac", 2, "10G uplinks")]
+    assert [
+        (c["device_a"], c["device_b"], c["cable_type"], c["count"], c["label"]) for c in stored
+    ] == [(sw, srv, "dac", 2, "10G uplinks")]
 
     # The BOM follows without a reload: the run, and its stock length in the totals.
     bom = api.get(f"/api/racks/{rack['id']}/bom")
@@ -88,8 +96,10 @@ def test_edit_and_remove_a_cable(signed_in, server):
     rack = rack_with_devices(api, "Cables edit")
     ids = {d["name"]: d["id"] for d in rack["devices"]}
     sw, srv = (f"sw-{rack['tag']}", f"srv-{rack['tag']}")
-    conn = api.post("/api/connections", {"device_a_id": ids[sw], "device_b_id": ids[srv],
-                                         "cable_type": "cat6", "label": "mgmt"})
+    conn = api.post(
+        "/api/connections",
+        {"device_a_id": ids[sw], "device_b_id": ids[srv], "cable_type": "cat6", "label": "mgmt"},
+    )
     section = open_cables(page, rack["id"])
 
     section.get_by_role("button", name=f"Edit cable {sw} ↔ {srv}").click()
@@ -116,8 +126,16 @@ def test_the_bom_csv_downloads_with_the_api_name_and_defused_formulas(signed_in,
     rack = rack_with_devices(api, "Cables csv")
     ids = {d["name"]: d["id"] for d in rack["devices"]}
     sw, srv = (f"sw-{rack['tag']}", f"srv-{rack['tag']}")
-    api.post("/api/connections", {"device_a_id": ids[sw], "device_b_id": ids[srv],
-                                  "cable_type": "cat6", "count": 2, "label": CABLE_LABEL_FORMULA})
+    api.post(
+        "/api/connections",
+        {
+            "device_a_id": ids[sw],
+            "device_b_id": ids[srv],
+            "cable_type": "cat6",
+            "count": 2,
+            "label": CABLE_LABEL_FORMULA,
+        },
+    )
     section = open_cables(page, rack["id"])
 
     with page.expect_download() as info:
@@ -129,7 +147,8 @@ def test_the_bom_csv_downloads_with_the_api_name_and_defused_formulas(signed_in,
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     cables = [r for r in rows if r["row"] == "cable"]
     assert [(r["device_a"], r["device_b"], r["cable_type"], r["count"]) for r in cables] == [
-        (sw, srv, "cat6", "2")]
+        (sw, srv, "cat6", "2")
+    ]
     # The label is text in a spreadsheet, never a formula: a leading apostrophe.
     assert cables[0]["label"] == "'" + CABLE_LABEL_FORMULA
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values() if v)
@@ -145,9 +164,15 @@ def test_a_cable_leaving_the_rack_and_a_viewer_without_write_controls(browser_pa
     other = rack_with_devices(api, "Cables far", names=("patch",), models=("USW-Pro-24-PoE",))
     here = {d["name"]: d["id"] for d in rack["devices"]}
     far = other["devices"][0]
-    api.post("/api/connections", {"device_a_id": here[f"sw-{rack['tag']}"],
-                                  "device_b_id": far["id"], "cable_type": "fiber_os2",
-                                  "label": "trunk"})
+    api.post(
+        "/api/connections",
+        {
+            "device_a_id": here[f"sw-{rack['tag']}"],
+            "device_b_id": far["id"],
+            "cable_type": "fiber_os2",
+            "label": "trunk",
+        },
+    )
 
     sign_in(page, "viewer")
     section = open_cables(page, rack["id"])

@@ -19,7 +19,10 @@ def png(colour=(31, 95, 168), size=(48, 24)) -> bytes:
 
 
 def new_brand(api, prefix="Logo") -> dict:
-    return api.post("/api/brands", {"name": f"{prefix} {secrets.token_hex(3)}", "website": "https://example.org"})
+    return api.post(
+        "/api/brands",
+        {"name": f"{prefix} {secrets.token_hex(3)}", "website": "https://example.org"},
+    )
 
 
 def open_brands(page, name: str):
@@ -41,7 +44,8 @@ def test_upload_a_logo_shows_it_on_the_brand_and_remove_it(signed_in, server, ar
     assert "No logo" in card.inner_text()
 
     page.get_by_label(f"Upload logo for {brand['name']}").set_input_files(
-        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": png()}])
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": png()}]
+    )
     card.get_by_text("Logo uploaded.").wait_for()
     stored = api.get(f"/api/brands/{brand['id']}")["logo_url"]
     assert stored and re.fullmatch(r"/uploads/logos/[0-9a-f]{64}\.png", stored)
@@ -49,8 +53,9 @@ def test_upload_a_logo_shows_it_on_the_brand_and_remove_it(signed_in, server, ar
     assert logo.get_attribute("src") == stored
     assert logo.get_attribute("alt") == f"{brand['name']} logo"
     # The browser really loaded it (served, allowed by the CSP).
-    page.wait_for_function("img => img.complete && img.naturalWidth === 48",
-                           arg=logo.element_handle())
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 48", arg=logo.element_handle()
+    )
     screenshot(page, artifacts, "catalog-brands", phone=True)
 
     card.get_by_role("button", name=f"Remove logo of {brand['name']}").click()
@@ -67,8 +72,14 @@ def test_a_refused_logo_shows_the_api_message(signed_in, server):
     brand = new_brand(api, "Refused")
     card = open_brands(page, brand["name"])
     page.get_by_label(f"Upload logo for {brand['name']}").set_input_files(
-        files=[{"name": "logo.png", "mimeType": "image/png",
-                "buffer": b"just some text, not an image\n"}])
+        files=[
+            {
+                "name": "logo.png",
+                "mimeType": "image/png",
+                "buffer": b"just some text, not an image\n",
+            }
+        ]
+    )
     alert = card.get_by_role("alert")
     alert.wait_for()
     assert "not a PNG, JPEG or WebP image" in alert.inner_text()
@@ -81,14 +92,23 @@ def test_the_logo_shows_in_the_rack_elevation(signed_in, server):
     page = signed_in
     _, api = server
     brand = new_brand(api, "Elevation")
-    dtype = api.post("/api/device-types", {"brand_id": brand["id"], "model": "Logo Box 1U",
-                                           "category": "server", "u_height": 1})
-    brand = api.call("PUT", f"/api/brands/{brand['id']}/logo", raw=png((200, 40, 40)),
-                     content_type="image/png")
+    dtype = api.post(
+        "/api/device-types",
+        {"brand_id": brand["id"], "model": "Logo Box 1U", "category": "server", "u_height": 1},
+    )
+    brand = api.call(
+        "PUT", f"/api/brands/{brand['id']}/logo", raw=png((200, 40, 40)), content_type="image/png"
+    )
     rack = api.post("/api/racks", {"name": f"Logo rack {secrets.token_hex(3)}", "u_height": 6})
-    device = api.post("/api/devices", {"name": f"logo-box-{secrets.token_hex(3)}",
-                                       "device_type_id": dtype["id"], "rack_id": rack["id"],
-                                       "position_u": 3})
+    device = api.post(
+        "/api/devices",
+        {
+            "name": f"logo-box-{secrets.token_hex(3)}",
+            "device_type_id": dtype["id"],
+            "rack_id": rack["id"],
+            "position_u": 3,
+        },
+    )
     page.goto(f"/#/racks/{rack['id']}")
     logo = page.locator(f"[data-device-id='{device['id']}'] img.logo")
     logo.wait_for()
@@ -113,8 +133,10 @@ def test_add_a_brand_and_a_refused_delete(signed_in, server):
     assert (brand["name"], brand["website"]) == (name, "https://brand.example")
 
     # A brand with device types cannot go: the API's reason reaches the user.
-    api.post("/api/device-types", {"brand_id": brand["id"], "model": "Box", "category": "other",
-                                   "u_height": 1})
+    api.post(
+        "/api/device-types",
+        {"brand_id": brand["id"], "model": "Box", "category": "other", "u_height": 1},
+    )
     page.get_by_role("button", name=f"Delete brand {name}").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     assert "still used by 1 device type" in page.locator(".toast.error").inner_text()
@@ -147,10 +169,35 @@ def test_add_a_custom_device_type(signed_in, server, artifacts):
     text = row.inner_text()
     assert brand["name"] in text and "2 U" in text and "450 mm" in text
     stored = api.get(f"/api/device-types?brand_id={brand['id']}")["items"]
-    assert [{k: t[k] for k in ("model", "category", "u_height", "width_in", "depth_mm", "weight_kg",
-                               "power_w", "airflow", "port_count")} for t in stored] == [
-        {"model": model, "category": "storage", "u_height": 2, "width_in": 19, "depth_mm": 450,
-         "weight_kg": 12.5, "power_w": 65.0, "airflow": "back_to_front", "port_count": 4}]
+    assert [
+        {
+            k: t[k]
+            for k in (
+                "model",
+                "category",
+                "u_height",
+                "width_in",
+                "depth_mm",
+                "weight_kg",
+                "power_w",
+                "airflow",
+                "port_count",
+            )
+        }
+        for t in stored
+    ] == [
+        {
+            "model": model,
+            "category": "storage",
+            "u_height": 2,
+            "width_in": 19,
+            "depth_mm": 450,
+            "weight_kg": 12.5,
+            "power_w": 65.0,
+            "airflow": "back_to_front",
+            "port_count": 4,
+        }
+    ]
 
     # The API's refusal stays in the dialog: the same model twice for one brand.
     page.expected_errors.append("409")
@@ -168,7 +215,9 @@ def wait_all_shown(page, n: int) -> None:
     """Until the list says it shows all n matching device types."""
     page.wait_for_function(
         "n => document.querySelector('.types-status').textContent"
-        " === `Showing ${n} of ${n} device types.`", arg=n)
+        " === `Showing ${n} of ${n} device types.`",
+        arg=n,
+    )
 
 
 def test_search_filter_and_page_through_the_device_types(signed_in, server, artifacts):
@@ -177,8 +226,9 @@ def test_search_filter_and_page_through_the_device_types(signed_in, server, arti
     total = api.get("/api/device-types?limit=1")["total"]
     page.goto("/#/catalog")
     status = page.locator(".types-status")
-    page.wait_for_function("el => el.textContent.startsWith('Showing')",
-                           arg=status.element_handle())
+    page.wait_for_function(
+        "el => el.textContent.startsWith('Showing')", arg=status.element_handle()
+    )
     rows = page.locator(".types-table tbody tr")
     assert rows.count() == min(50, total)
     screenshot(page, artifacts, "catalog", phone=True)
@@ -186,7 +236,8 @@ def test_search_filter_and_page_through_the_device_types(signed_in, server, arti
         page.get_by_role("button", name=re.compile(r"^Show \d+ more$")).click()
         page.wait_for_function(
             "n => document.querySelectorAll('.types-table tbody tr').length === n",
-            arg=min(100, total))
+            arg=min(100, total),
+        )
 
     page.get_by_label("Search device types").fill("PowerEdge")
     expected = api.get("/api/device-types?q=PowerEdge")["total"]

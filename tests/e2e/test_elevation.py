@@ -175,8 +175,10 @@ def test_a_refused_move_snaps_back_with_the_apis_reason(signed_in, server):
     alert = page.get_by_role("alert").filter(has_text="overlap")
     alert.wait_for()
     # The API's own words: "devices 'a' (U8) and 'b' (U8) overlap".
-    assert re.search(r"devices '(mover|other)-\w+' \(U8\) and '(mover|other)-\w+' \(U8\) overlap",
-                     alert.inner_text())
+    assert re.search(
+        r"devices '(mover|other)-\w+' \(U8\) and '(mover|other)-\w+' \(U8\) overlap",
+        alert.inner_text(),
+    )
     assert label_unit(page, mover) == 3
     assert not page.locator(".ghost").count()
     assert client.get(f"/api/devices/{mover['id']}")["position_u"] == 3
@@ -262,16 +264,32 @@ def test_move_between_two_racks_side_by_side(signed_in, server, artifacts):
 def test_device_panel_edit_lock_remove_delete(signed_in, server):
     page, client = signed_in, server[1]
     rack = make_rack(client, "panel")
-    dev = place(client, rack, SERVER, 4, "detail", serial_number="SN-123",
-                management_url="https://ilo.example/", notes="rear PSU loose")
+    dev = place(
+        client,
+        rack,
+        SERVER,
+        4,
+        "detail",
+        serial_number="SN-123",
+        management_url="https://ilo.example/",
+        notes="rear PSU loose",
+    )
     gone = place(client, rack, SWITCH, 10, "gone")
     open_racks(page, rack)
     block(page, dev).click()
     panel = page.get_by_role("complementary")
     panel.get_by_role("heading", name=dev["name"]).wait_for()
     text = panel.inner_text()
-    for fact in ("U4 in", "16.3 kg", "220 W", "front to back", "monthly", "SN-123",
-                 "https://ilo.example/", "rear PSU loose"):
+    for fact in (
+        "U4 in",
+        "16.3 kg",
+        "220 W",
+        "front to back",
+        "monthly",
+        "SN-123",
+        "https://ilo.example/",
+        "rear PSU loose",
+    ):
         assert fact in text, fact
 
     renamed = unique("renamed")

@@ -36,9 +36,16 @@ def test_create_a_rack_in_the_ui_and_the_api_has_it(signed_in, server, artifacts
     stored = client.get(f"/api/racks?q={name}")["items"]
     assert len(stored) == 1
     rack = stored[0]
-    assert (rack["location"], rack["u_height"], rack["width_in"], rack["depth_mm"],
-            rack["max_weight_kg"], rack["max_power_w"], rack["ergonomic_u"], rack["notes"]) == (
-        "Garage", 18, 10, 450, 80.0, 600.0, 9, "Next to the bikes")
+    assert (
+        rack["location"],
+        rack["u_height"],
+        rack["width_in"],
+        rack["depth_mm"],
+        rack["max_weight_kg"],
+        rack["max_power_w"],
+        rack["ergonomic_u"],
+        rack["notes"],
+    ) == ("Garage", 18, 10, 450, 80.0, 600.0, 9, "Next to the bikes")
 
     # A refused create (duplicate name) keeps the dialog open with the API's reason.
     page.expected_errors.append("409")

@@ -63,19 +63,29 @@ def create_app(config: Config | None = None) -> falcon.asgi.App:
     rt = Runtime(config)
     # Metrics first so they time everything; the rate limit after auth, which names
     # the client.
-    middleware: list = [MetricsMiddleware(), RequestIdMiddleware(config.access_log), rt,
-                        auth.AuthMiddleware(rt), limits.RateLimitMiddleware(rt)]
+    middleware: list = [
+        MetricsMiddleware(),
+        RequestIdMiddleware(config.access_log),
+        rt,
+        auth.AuthMiddleware(rt),
+        limits.RateLimitMiddleware(rt),
+    ]
     if config.cors_origins:
-        middleware.insert(2, falcon.CORSMiddleware(
-            allow_origins=list(config.cors_origins),
-            expose_headers=["Location", "Retry-After", "X-Request-ID",
-                            "Content-Disposition"]))  # the BOM CSV's file name
+        middleware.insert(
+            2,
+            falcon.CORSMiddleware(
+                allow_origins=list(config.cors_origins),
+                expose_headers=["Location", "Retry-After", "X-Request-ID", "Content-Disposition"],
+            ),
+        )  # the BOM CSV's file name
     app = falcon.asgi.App(middleware=middleware)
 
     app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=_orjson_dumps, loads=_loads)
+        dumps=_orjson_dumps, loads=_loads
+    )
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=_orjson_dumps, loads=orjson.loads)
+        dumps=_orjson_dumps, loads=orjson.loads
+    )
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters["int"] = BoundedInt  # before any route is added
     errors.register(app)

@@ -20,12 +20,14 @@ def bearer_claims(req, secret: str) -> dict:
         raise falcon.HTTPUnauthorized(
             title="Authentication required",
             description="send 'Authorization: Bearer <token>' (POST /api/auth/login)",
-            challenges=["Bearer"])
+            challenges=["Bearer"],
+        )
     try:
         return security.read_token(secret, token.strip())
     except security.InvalidToken as exc:
-        raise falcon.HTTPUnauthorized(title="Invalid token", description=str(exc),
-                                      challenges=['Bearer error="invalid_token"']) from None
+        raise falcon.HTTPUnauthorized(
+            title="Invalid token", description=str(exc), challenges=['Bearer error="invalid_token"']
+        ) from None
 
 
 async def verified_claims(req, rt) -> dict:
@@ -40,8 +42,9 @@ async def verified_claims(req, rt) -> dict:
         state = rt.token_states[user_id] = await rt.run(users.token_state, user_id)
     reason = security.revocation(claims, state)
     if reason is not None:
-        raise falcon.HTTPUnauthorized(title="Token revoked", description=reason,
-                                      challenges=['Bearer error="invalid_token"'])
+        raise falcon.HTTPUnauthorized(
+            title="Token revoked", description=reason, challenges=['Bearer error="invalid_token"']
+        )
     return claims
 
 
@@ -50,7 +53,8 @@ def require_role(claims: dict, needed: str, doing: str = "this") -> None:
     if security.ROLE_RANK[claims["role"]] < security.ROLE_RANK[needed]:
         raise falcon.HTTPForbidden(
             title="Forbidden",
-            description=f"{doing} needs the {needed} role; you are {claims['role']}")
+            description=f"{doing} needs the {needed} role; you are {claims['role']}",
+        )
 
 
 class AuthMiddleware:
@@ -68,19 +72,31 @@ class AuthMiddleware:
         if resource is None or getattr(resource, "public", False) or req.method == "OPTIONS":
             return
         claims = await verified_claims(req, self.rt)
-        needed = (getattr(resource, "read_role", "viewer") if req.method in _SAFE
-                  else getattr(resource, "write_role", "editor"))
+        needed = (
+            getattr(resource, "read_role", "viewer")
+            if req.method in _SAFE
+            else getattr(resource, "write_role", "editor")
+        )
         require_role(claims, needed)
         req.context.user = claims
 
 
 class LoginResource:
     public = True
-    openapi = {"on_post": {
-        "summary": "Exchange a username and password for a bearer token",
-        "tags": ["auth"], "body": LoginIn, "security": [], "response": Token,
-        "responses": {"200": "token issued", "401": "wrong username or password",
-                      "429": "too many attempts (see Retry-After)"}}}
+    openapi = {
+        "on_post": {
+            "summary": "Exchange a username and password for a bearer token",
+            "tags": ["auth"],
+            "body": LoginIn,
+            "security": [],
+            "response": Token,
+            "responses": {
+                "200": "token issued",
+                "401": "wrong username or password",
+                "429": "too many attempts (see Retry-After)",
+            },
+        }
+    }
 
     def __init__(self, rt):
         self.rt = rt
@@ -90,20 +106,28 @@ class LoginResource:
         await check_login(self.rt, req.remote_addr, data.username)
         found = await self.rt.run(users.authenticate, data.username, data.password)
         if found is None:
-            raise falcon.HTTPUnauthorized(title="Login failed",
-                                          description="wrong username or password",
-                                          challenges=["Bearer"])
+            raise falcon.HTTPUnauthorized(
+                title="Login failed",
+                description="wrong username or password",
+                challenges=["Bearer"],
+            )
         user, epoch = found
         ttl = self.rt.config.jwt_ttl_seconds
-        token = security.issue_token(self.rt.config.jwt_secret, user["id"], user["username"],
-                                     user["role"], ttl, epoch)
-        resp.media = {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
-                      "user": user}
+        token = security.issue_token(
+            self.rt.config.jwt_secret, user["id"], user["username"], user["role"], ttl, epoch
+        )
+        resp.media = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "user": user,
+        }
 
 
 class MeResource:
-    openapi = {"on_get": {"summary": "The user the token belongs to", "tags": ["auth"],
-                          "response": User}}
+    openapi = {
+        "on_get": {"summary": "The user the token belongs to", "tags": ["auth"], "response": User}
+    }
 
     def __init__(self, rt):
         self.rt = rt
@@ -111,7 +135,9 @@ class MeResource:
     async def on_get(self, req, resp) -> None:
         user = await self.rt.run(users.get_user, int(req.context.user["sub"]))
         if not user["active"]:
-            raise falcon.HTTPUnauthorized(title="Account disabled",
-                                          description="this account has been deactivated",
-                                          challenges=["Bearer"])
+            raise falcon.HTTPUnauthorized(
+                title="Account disabled",
+                description="this account has been deactivated",
+                challenges=["Bearer"],
+            )
         resp.media = user

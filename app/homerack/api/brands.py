@@ -11,23 +11,37 @@ from ..uploads import logo_name, sanitize_image
 from .common import CATALOG_WRITE, Crud, Filter, crud_routes
 
 # Deleting a brand also deletes its logo when no other brand shares it (same transaction).
-CRUD = Crud("brand", "brands", BrandIn, catalog.list_brands, catalog.create_brand,
-            catalog.get_brand, catalog.update_brand, catalog.delete_brand,
-            (Filter("q", str, "name contains (case-insensitive)"),),
-            cache="catalog", invalidates=CATALOG_WRITE, out_model=Brand)
+CRUD = Crud(
+    "brand",
+    "brands",
+    BrandIn,
+    catalog.list_brands,
+    catalog.create_brand,
+    catalog.get_brand,
+    catalog.update_brand,
+    catalog.delete_brand,
+    (Filter("q", str, "name contains (case-insensitive)"),),
+    cache="catalog",
+    invalidates=CATALOG_WRITE,
+    out_model=Brand,
+)
 
 
 class LogoResource:
     openapi = {
-        "on_put": {"summary": "Upload the brand's logo (PNG, JPEG or WebP; raw body)",
-                   "tags": ["brands"], "binary_body": True, "response": Brand,
-                   "responses": {"200": "the brand with its new logo_url",
-                                 "413": "larger than HOMERACK_MAX_LOGO_BYTES",
-                                 "422": "not a still PNG, JPEG or WebP image of at most "
-                                        "4096x4096 px, or damaged",
-                                 "503": "busy decoding other uploads (see Retry-After)"}},
-        "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"],
-                      "response": Brand},
+        "on_put": {
+            "summary": "Upload the brand's logo (PNG, JPEG or WebP; raw body)",
+            "tags": ["brands"],
+            "binary_body": True,
+            "response": Brand,
+            "responses": {
+                "200": "the brand with its new logo_url",
+                "413": "larger than HOMERACK_MAX_LOGO_BYTES",
+                "422": "not a still PNG, JPEG or WebP image of at most 4096x4096 px, or damaged",
+                "503": "busy decoding other uploads (see Retry-After)",
+            },
+        },
+        "on_delete": {"summary": "Remove the brand's logo", "tags": ["brands"], "response": Brand},
     }
 
     def __init__(self, rt):
@@ -37,7 +51,8 @@ class LogoResource:
         limit = self.rt.config.max_logo_bytes
         if req.content_length is not None and req.content_length > limit:
             raise falcon.HTTPContentTooLarge(
-                description=f"the logo is {req.content_length} bytes; the limit is {limit}")
+                description=f"the logo is {req.content_length} bytes; the limit is {limit}"
+            )
         if not await self.rt.run(catalog.brand_exists, id):
             raise NotFound("brand", id)
         data = await req.stream.read(limit + 1)  # bounded even without Content-Length
@@ -57,5 +72,7 @@ class LogoResource:
 
 
 def routes(rt) -> list[tuple]:
-    return [*crud_routes(rt, "/api/brands", CRUD),
-            ("/api/brands/{id:int}/logo", LogoResource(rt), None)]
+    return [
+        *crud_routes(rt, "/api/brands", CRUD),
+        ("/api/brands/{id:int}/logo", LogoResource(rt), None),
+    ]

@@ -38,12 +38,16 @@ async def bounded_body(req, limit: int, setting: str) -> bytes:
     before any of it is read, or as soon as a body without Content-Length passes it."""
     _require_json(req)
     if req.content_length is not None and req.content_length > limit:
-        raise falcon.HTTPContentTooLarge(description=(
-            f"the document is {req.content_length} bytes; the limit is {limit} ({setting})"))
+        raise falcon.HTTPContentTooLarge(
+            description=(
+                f"the document is {req.content_length} bytes; the limit is {limit} ({setting})"
+            )
+        )
     data = await req.stream.read(limit + 1)
     if len(data) > limit:
-        raise falcon.HTTPContentTooLarge(description=(
-            f"the document is larger than the limit of {limit} bytes ({setting})"))
+        raise falcon.HTTPContentTooLarge(
+            description=(f"the document is larger than the limit of {limit} bytes ({setting})")
+        )
     return data
 
 
@@ -90,8 +94,7 @@ class Filter:
             # No stored name has them, and PostgreSQL refuses NUL outright (a 500).
             raise falcon.HTTPInvalidParam("must not contain control characters", self.name)
         if value is not None and self.choices and value not in self.choices:
-            raise falcon.HTTPInvalidParam(f"must be one of {', '.join(self.choices)}",
-                                          self.name)
+            raise falcon.HTTPInvalidParam(f"must be one of {', '.join(self.choices)}", self.name)
         return value
 
 
@@ -99,8 +102,8 @@ class Filter:
 class Crud:
     """The storage functions and input model of one resource family."""
 
-    kind: str                 # "rack"
-    plural: str               # "racks" (OpenAPI tag)
+    kind: str  # "rack"
+    plural: str  # "racks" (OpenAPI tag)
     model: type
     list: Callable
     create: Callable
@@ -111,12 +114,12 @@ class Crud:
     read_role: str = "viewer"
     write_role: str = "editor"
     patch_model: type | None = None  # when PATCH takes another document than POST
-    cache: str | None = None         # cache namespace of the reads (None: not cached)
+    cache: str | None = None  # cache namespace of the reads (None: not cached)
     invalidates: tuple[str, ...] = ()  # cache namespaces a write makes stale
     # Output models of domain.schemas for the OpenAPI document.
-    out_model: type | None = None    # what POST, PATCH and (by default) GET /{id} answer
-    list_model: type | None = None   # a list item (default: out_model)
-    item_model: type | None = None   # what GET /{id} answers (default: out_model)
+    out_model: type | None = None  # what POST, PATCH and (by default) GET /{id} answer
+    list_model: type | None = None  # a list item (default: out_model)
+    item_model: type | None = None  # what GET /{id} answers (default: out_model)
 
 
 # Cache namespaces. Rack details and device lists show brand names, brand logos and
@@ -143,13 +146,17 @@ class CrudResource:
     async def _read(self, key: tuple, fn, *args, keep=None, **kwargs):
         # Free-text searches are not cached: any client could mint endless keys and crowd
         # out the useful entries.
-        free_text = any(f.kind is str and not f.choices and kwargs.get(f.name)
-                        for f in self.crud.filters)
+        free_text = any(
+            f.kind is str and not f.choices and kwargs.get(f.name) for f in self.crud.filters
+        )
         if self.crud.cache is None or free_text:
             return await self.rt.run(fn, *args, **kwargs)
         return await self.rt.cache.get_or_load(
-            self.crud.cache, cache_key(self.crud.kind, *key),
-            lambda: self.rt.run(fn, *args, **kwargs), keep)
+            self.crud.cache,
+            cache_key(self.crud.kind, *key),
+            lambda: self.rt.run(fn, *args, **kwargs),
+            keep,
+        )
 
     async def _write(self, fn, *args):
         result = await self.rt.run(fn, *args)
@@ -162,8 +169,14 @@ class CrudResource:
         if limit not in CACHED_PAGE_SIZES or offset % limit:
             resp.media = await self.rt.run(self.crud.list, limit, offset, **filters)
             return
-        resp.media = await self._read(("list", limit, offset, filters), self.crud.list,
-                                      limit, offset, keep=_has_items, **filters)
+        resp.media = await self._read(
+            ("list", limit, offset, filters),
+            self.crud.list,
+            limit,
+            offset,
+            keep=_has_items,
+            **filters,
+        )
 
     async def on_post(self, req, resp) -> None:
         data = parse(self.crud.model, await json_body(req))
@@ -185,25 +198,52 @@ class CrudResource:
     @property
     def openapi(self) -> dict:
         c = self.crud
-        params = [{"name": f.name, "in": "query", "required": False,
-                   "description": f.description, "schema": f.schema} for f in c.filters]
+        params = [
+            {
+                "name": f.name,
+                "in": "query",
+                "required": False,
+                "description": f.description,
+                "schema": f.schema,
+            }
+            for f in c.filters
+        ]
 
         def answers(model) -> dict:
             return {"response": model}
 
         return {
-            "on_get": {"summary": f"List {c.plural.replace('_', ' ')}", "tags": [c.plural],
-                       "list": True, "parameters": params,
-                       "item": c.list_model or c.out_model},
-            "on_post": {"summary": f"Create a {c.kind}", "tags": [c.plural], "body": c.model,
-                        "responses": {"201": f"the new {c.kind}"}, **answers(c.out_model)},
-            "on_get_item": {"summary": f"Get a {c.kind}", "tags": [c.plural],
-                            **answers(c.item_model or c.out_model)},
-            "on_patch_item": {"summary": f"Change fields of a {c.kind}", "tags": [c.plural],
-                              "body": c.patch_model or c.model, "partial": True,
-                              **answers(c.out_model)},
-            "on_delete_item": {"summary": f"Delete a {c.kind}", "tags": [c.plural],
-                               "responses": {"204": "deleted"}},
+            "on_get": {
+                "summary": f"List {c.plural.replace('_', ' ')}",
+                "tags": [c.plural],
+                "list": True,
+                "parameters": params,
+                "item": c.list_model or c.out_model,
+            },
+            "on_post": {
+                "summary": f"Create a {c.kind}",
+                "tags": [c.plural],
+                "body": c.model,
+                "responses": {"201": f"the new {c.kind}"},
+                **answers(c.out_model),
+            },
+            "on_get_item": {
+                "summary": f"Get a {c.kind}",
+                "tags": [c.plural],
+                **answers(c.item_model or c.out_model),
+            },
+            "on_patch_item": {
+                "summary": f"Change fields of a {c.kind}",
+                "tags": [c.plural],
+                "body": c.patch_model or c.model,
+                "partial": True,
+                **answers(c.out_model),
+            },
+            "on_delete_item": {
+                "summary": f"Delete a {c.kind}",
+                "tags": [c.plural],
+                "responses": {"204": "deleted"},
+            },
         }
 
 

@@ -33,9 +33,9 @@ from ..metrics import OPTIMIZER_IN_PROGRESS, OPTIMIZER_RUNS
 log = logging.getLogger("homerack")
 
 MB = 1024 * 1024
-CHILD_NICE = 10           # the event loops (nice 0) win the CPU over an optimizer run
-DEADLINE_MARGIN_S = 5.0   # the optimizer keeps its own time limit; past this it is stuck
-QUEUE_WAIT_S = 20.0       # longest wait for a free process (below the proxy's timeout)
+CHILD_NICE = 10  # the event loops (nice 0) win the CPU over an optimizer run
+DEADLINE_MARGIN_S = 5.0  # the optimizer keeps its own time limit; past this it is stuck
+QUEUE_WAIT_S = 20.0  # longest wait for a free process (below the proxy's timeout)
 RETRY_AFTER_S = 2
 
 
@@ -59,8 +59,9 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def busy(what: str) -> falcon.HTTPServiceUnavailable:
-    return falcon.HTTPServiceUnavailable(title="Busy", description=f"{what}; retry shortly",
-                                         retry_after=RETRY_AFTER_S)
+    return falcon.HTTPServiceUnavailable(
+        title="Busy", description=f"{what}; retry shortly", retry_after=RETRY_AFTER_S
+    )
 
 
 # Per-user slots: a sorted set of run ids scored by their expiry (Redis's clock), so a
@@ -95,8 +96,12 @@ class UserSlots:
         key = f"{PREFIX}optimizer:user:{user}"
         held = None
         if self._script is not None:
-            held = await self.redis.call("optimizer_slot", lambda r: self._script(
-                keys=[key], args=[self.cap, int(ttl_s * 1000), slot], client=r))
+            held = await self.redis.call(
+                "optimizer_slot",
+                lambda r: self._script(
+                    keys=[key], args=[self.cap, int(ttl_s * 1000), slot], client=r
+                ),
+            )
         if held is None:  # no Redis: this worker's runs only
             held = self.local[user] if self.local[user] >= self.cap else -1
         if int(held) >= 0:
@@ -109,8 +114,9 @@ class UserSlots:
         if self.local[user] <= 0:
             del self.local[user]
         if self._script is not None:  # a failed release expires with the slot's TTL
-            await self.redis.call("optimizer_slot",
-                                  lambda r: r.zrem(f"{PREFIX}optimizer:user:{user}", slot))
+            await self.redis.call(
+                "optimizer_slot", lambda r: r.zrem(f"{PREFIX}optimizer:user:{user}", slot)
+            )
 
 
 class OptimizerPool:
@@ -119,7 +125,7 @@ class OptimizerPool:
 
     def __init__(self, config: Config):
         self.config = config
-        self.pending = 0            # runs accepted by this worker: running or waiting
+        self.pending = 0  # runs accepted by this worker: running or waiting
         self.running = 0
         self.slots: UserSlots | None = None
         self._free: asyncio.Queue[ProcessPoolExecutor | None] | None = None
@@ -136,9 +142,12 @@ class OptimizerPool:
             self._free.put_nowait(None)
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=self._ctx,
-                                       initializer=_limit_child,
-                                       initargs=(self.config.optimizer_memory_mb,))
+        executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=self._ctx,
+            initializer=_limit_child,
+            initargs=(self.config.optimizer_memory_mb,),
+        )
         self._all.append(executor)
         return executor
 
@@ -175,9 +184,10 @@ class OptimizerPool:
                 raise falcon.HTTPTooManyRequests(
                     title="Too many optimizations",
                     description=f"you already have {n} optimization{'s' * (n != 1)} running "
-                                f"(at most {self.slots.cap} at a time); retry when "
-                                f"{'it' if n == 1 else 'one'} has finished",
-                    retry_after=max(1, math.ceil(time_limit_ms / 1000)))
+                    f"(at most {self.slots.cap} at a time); retry when "
+                    f"{'it' if n == 1 else 'one'} has finished",
+                    retry_after=max(1, math.ceil(time_limit_ms / 1000)),
+                )
             return await self._run(deadline_s, fn, args)
         finally:
             self.pending -= 1
@@ -204,8 +214,10 @@ class OptimizerPool:
                     future = executor.submit(fn, *args)
                 return await asyncio.wait_for(asyncio.wrap_future(future), deadline_s)
         except TimeoutError:
-            log.warning("optimizer run abandoned after %.1f s; its process is replaced",
-                        time.monotonic() - started)
+            log.warning(
+                "optimizer run abandoned after %.1f s; its process is replaced",
+                time.monotonic() - started,
+            )
             OPTIMIZER_RUNS.labels("timeout").inc()
             executor = self._replace(executor)
             raise busy("the optimization ran past its time limit and was stopped") from None
@@ -213,16 +225,18 @@ class OptimizerPool:
             log.warning("an optimizer process died (killed, or out of memory); replacing it")
             OPTIMIZER_RUNS.labels("died").inc()
             executor = self._replace(executor)
-            raise busy("the optimizer process stopped unexpectedly (it may have run out "
-                       "of memory)") from None
+            raise busy(
+                "the optimizer process stopped unexpectedly (it may have run out of memory)"
+            ) from None
         except MemoryError:
             OPTIMIZER_RUNS.labels("out_of_memory").inc()
             executor = self._replace(executor)  # a child that hit its limit starts afresh
             raise falcon.HTTPUnprocessableEntity(
                 title="Too large to optimize",
                 description=f"this optimization needs more than the optimizer's "
-                            f"{self.config.optimizer_memory_mb} MB of memory; use fewer "
-                            f"devices or cables") from None
+                f"{self.config.optimizer_memory_mb} MB of memory; use fewer "
+                f"devices or cables",
+            ) from None
         except BaseException:
             if future is not None and not future.done():  # cancelled: stop the child too
                 executor = self._replace(executor)
@@ -241,8 +255,9 @@ class BoundedThreads:
         self.executor: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=self.threads,
-                                           thread_name_prefix=f"homerack-{self.name}")
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.threads, thread_name_prefix=f"homerack-{self.name}"
+        )
 
     async def close(self) -> None:
         if self.executor is not None:

@@ -6,13 +6,24 @@ from ..domain.schemas import CATEGORIES, DeviceType, DeviceTypeIn
 from ..storage import catalog
 from .common import CATALOG_WRITE, Crud, Filter, crud_routes
 
-CRUD = Crud("device type", "device_types", DeviceTypeIn, catalog.list_device_types,
-            catalog.create_device_type, catalog.get_device_type, catalog.update_device_type,
-            catalog.delete_device_type,
-            (Filter("q", str, "model or brand contains (case-insensitive)"),
-             Filter("brand_id", int, "only this brand's models"),
-             Filter("category", str, "only this category", CATEGORIES)),
-            cache="catalog", invalidates=CATALOG_WRITE, out_model=DeviceType)
+CRUD = Crud(
+    "device type",
+    "device_types",
+    DeviceTypeIn,
+    catalog.list_device_types,
+    catalog.create_device_type,
+    catalog.get_device_type,
+    catalog.update_device_type,
+    catalog.delete_device_type,
+    (
+        Filter("q", str, "model or brand contains (case-insensitive)"),
+        Filter("brand_id", int, "only this brand's models"),
+        Filter("category", str, "only this category", CATEGORIES),
+    ),
+    cache="catalog",
+    invalidates=CATALOG_WRITE,
+    out_model=DeviceType,
+)
 
 
 def routes(rt) -> list[tuple]:

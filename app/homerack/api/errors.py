@@ -36,8 +36,10 @@ async def handle_domain_error(req, resp, ex: DomainError, params) -> None:
 
 def _unavailable_description(ex: DatabaseUnavailable) -> str:
     if ex.maybe_committed:
-        return ("the database became unavailable while saving: the change may or may not "
-                "have been saved; check before sending it again")
+        return (
+            "the database became unavailable while saving: the change may or may not "
+            "have been saved; check before sending it again"
+        )
     if ex.kind == "write":
         return "the database is unavailable; nothing was saved; retry shortly"
     return "the database is unavailable; retry shortly"
@@ -45,26 +47,39 @@ def _unavailable_description(ex: DatabaseUnavailable) -> str:
 
 async def handle_database_unavailable(req, resp, ex: DatabaseUnavailable, params) -> None:
     """503 with Retry-After, one warning line (no traceback: an outage is not a bug)."""
-    log.warning("database unavailable: %s %s answered 503", req.method,
-                req.uri_template or "unmatched",
-                extra={"operation": ex.operation, "error": ex.reason,
-                       "maybe_committed": ex.maybe_committed})
-    raise falcon.HTTPServiceUnavailable(title="Service Unavailable",
-                                        description=_unavailable_description(ex),
-                                        retry_after=DB_RETRY_AFTER_S)
+    log.warning(
+        "database unavailable: %s %s answered 503",
+        req.method,
+        req.uri_template or "unmatched",
+        extra={
+            "operation": ex.operation,
+            "error": ex.reason,
+            "maybe_committed": ex.maybe_committed,
+        },
+    )
+    raise falcon.HTTPServiceUnavailable(
+        title="Service Unavailable",
+        description=_unavailable_description(ex),
+        retry_after=DB_RETRY_AFTER_S,
+    )
 
 
 async def handle_unexpected(req, resp, ex: Exception, params) -> None:
     """Replaces Falcon's default handler of any other exception: the same 500, but logged
     on the app's logger as one JSON line (traceback in its "exc" field) with the route,
     and the request id in the body so that a user's report finds the line."""
-    log.error("unexpected error in %s %s", req.method, req.uri_template or "unmatched",
-              exc_info=(type(ex), ex, ex.__traceback__),
-              extra={"method": req.method, "route": req.uri_template or "unmatched"})
+    log.error(
+        "unexpected error in %s %s",
+        req.method,
+        req.uri_template or "unmatched",
+        exc_info=(type(ex), ex, ex.__traceback__),
+        extra={"method": req.method, "route": req.uri_template or "unmatched"},
+    )
     rid = REQUEST_ID.get()
     raise falcon.HTTPInternalServerError(
-        description="an unexpected error; the server log has it" + (
-            f" under request id {rid}" if rid else ""))
+        description="an unexpected error; the server log has it"
+        + (f" under request id {rid}" if rid else "")
+    )
 
 
 def register(app: falcon.asgi.App) -> None:

@@ -29,41 +29,64 @@ from .openapi import OPTIONAL_AUTH
 
 _PUBLIC = {"tags": ["health"], "security": []}
 # Clients on HOMERACK_TRUSTED_NETWORKS need no token; others need an admin's.
-_RESTRICTED = {"tags": ["health"], "security": OPTIONAL_AUTH, "description": (
-    "Open to clients on HOMERACK_TRUSTED_NETWORKS without a token; others need an admin's "
-    "token (403 otherwise)."), "responses": {"403": "neither a trusted network nor an admin"}}
+_RESTRICTED = {
+    "tags": ["health"],
+    "security": OPTIONAL_AUTH,
+    "description": (
+        "Open to clients on HOMERACK_TRUSTED_NETWORKS without a token; others need an admin's "
+        "token (403 otherwise)."
+    ),
+    "responses": {"403": "neither a trusted network nor an admin"},
+}
 
 
 class HealthResource:
-    public = True          # the auth middleware skips it; detailed checks access itself
-    rate_limited = False   # probes must never be throttled
+    public = True  # the auth middleware skips it; detailed checks access itself
+    rate_limited = False  # probes must never be throttled
     openapi = {
         "on_get": {"summary": "Overall health (cheap)", **_PUBLIC, "response": Health},
-        "on_get_live": {"summary": "The process is alive (no dependencies)", **_PUBLIC,
-                        "response": Live},
-        "on_get_ready": {"summary": "Ready for traffic: database reachable and its schema "
-                                    "current; Redis down only degrades",
-                         **_PUBLIC, "response": Ready,
-                         "responses": {"503": "not ready (the failing check)"}},
-        "on_get_startup": {"summary": "The worker has booted", **_PUBLIC, "response": Startup,
-                           "responses": {"503": "still starting"}},
-        "on_get_detailed": {"summary": "Version, uptime, latencies, pool and cache figures "
-                                       "(admins or trusted networks)", **_RESTRICTED,
-                            "response": HealthDetail},
-        "on_get_cache_stats": {"summary": "Cache hits, misses, hit rate, keys and memory "
-                                          "(admins or trusted networks)", **_RESTRICTED,
-                               "response": CacheStats},
+        "on_get_live": {
+            "summary": "The process is alive (no dependencies)",
+            **_PUBLIC,
+            "response": Live,
+        },
+        "on_get_ready": {
+            "summary": "Ready for traffic: database reachable and its schema "
+            "current; Redis down only degrades",
+            **_PUBLIC,
+            "response": Ready,
+            "responses": {"503": "not ready (the failing check)"},
+        },
+        "on_get_startup": {
+            "summary": "The worker has booted",
+            **_PUBLIC,
+            "response": Startup,
+            "responses": {"503": "still starting"},
+        },
+        "on_get_detailed": {
+            "summary": "Version, uptime, latencies, pool and cache figures "
+            "(admins or trusted networks)",
+            **_RESTRICTED,
+            "response": HealthDetail,
+        },
+        "on_get_cache_stats": {
+            "summary": "Cache hits, misses, hit rate, keys and memory (admins or trusted networks)",
+            **_RESTRICTED,
+            "response": CacheStats,
+        },
     }
 
     def __init__(self, rt):
         self.rt = rt
         self.release = release.current()  # read once, at startup
-        self.networks = [ipaddress.ip_network(n, strict=False)
-                         for n in rt.config.trusted_networks]
+        self.networks = [ipaddress.ip_network(n, strict=False) for n in rt.config.trusted_networks]
 
     async def on_get(self, req, resp) -> None:
-        resp.media = {"status": "ok" if self.rt.db is not None else "starting",
-                      "version": __version__, "release": self.release}
+        resp.media = {
+            "status": "ok" if self.rt.db is not None else "starting",
+            "version": __version__,
+            "release": self.release,
+        }
 
     async def on_get_live(self, req, resp) -> None:
         resp.media = {"status": "ok"}
@@ -80,8 +103,10 @@ class HealthResource:
         resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
         resp.media = {
             "status": ("ready" if redis in ("ok", "not configured") else "degraded")
-            if ready else "not ready",
-            "checks": {"database": database, "redis": redis}}
+            if ready
+            else "not ready",
+            "checks": {"database": database, "redis": redis},
+        }
 
     async def on_get_detailed(self, req, resp) -> None:
         await self._allow(req)
@@ -89,17 +114,25 @@ class HealthResource:
         redis, redis_ms = await self._redis()
         rt = self.rt
         resp.media = {
-            "version": __version__, "release": self.release, "pid": os.getpid(),
+            "version": __version__,
+            "release": self.release,
+            "pid": os.getpid(),
             "uptime_s": round(time.time() - rt.started_at, 1) if rt.started_at else None,
-            "database": {"status": database, "latency_ms": db_ms,
-                         "provider": rt.db.provider_name if rt.db else None,
-                         "pool_size": rt.config.db_pool_size,
-                         "pool_threads": rt._threads,
-                         "queued": rt.executor._work_queue.qsize() if rt.executor else None},
+            "database": {
+                "status": database,
+                "latency_ms": db_ms,
+                "provider": rt.db.provider_name if rt.db else None,
+                "pool_size": rt.config.db_pool_size,
+                "pool_threads": rt._threads,
+                "queued": rt.executor._work_queue.qsize() if rt.executor else None,
+            },
             "redis": {"status": redis, "latency_ms": redis_ms},
-            "optimizer": {"processes": rt.config.optimizer_processes,
-                          "pids": rt.optimizer.pids(), "running": rt.optimizer.running,
-                          "queued": rt.optimizer.pending - rt.optimizer.running},
+            "optimizer": {
+                "processes": rt.config.optimizer_processes,
+                "pids": rt.optimizer.pids(),
+                "running": rt.optimizer.running,
+                "queued": rt.optimizer.pending - rt.optimizer.running,
+            },
             "cache": await rt.cache.stats(),
         }
 
@@ -119,8 +152,12 @@ class HealthResource:
         except falcon.HTTPUnauthorized:
             admin = False
         if not admin:
-            raise falcon.HTTPForbidden(title="Forbidden", description=(
-                "detailed health is for admins or clients on HOMERACK_TRUSTED_NETWORKS"))
+            raise falcon.HTTPForbidden(
+                title="Forbidden",
+                description=(
+                    "detailed health is for admins or clients on HOMERACK_TRUSTED_NETWORKS"
+                ),
+            )
 
     async def _database(self) -> tuple[str, float | None]:
         if self.rt.db is None:
@@ -148,4 +185,5 @@ def routes(rt) -> list[tuple]:
     resource = HealthResource(rt)
     return [("/api/health", resource, None)] + [
         (f"/api/health/{name.replace('_', '/')}", resource, name)
-        for name in ("live", "ready", "startup", "detailed", "cache_stats")]
+        for name in ("live", "ready", "startup", "detailed", "cache_stats")
+    ]

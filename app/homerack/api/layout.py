@@ -29,9 +29,11 @@ _POSITIONS = re.compile(POSITIONS_PATTERN)
 def _score(s: optimizer.Score | None) -> dict | None:
     if s is None:
         return None
-    return {"score": round(s.score, 6), "cost": round(s.cost, 6),
-            "terms": {t: round(getattr(s, t), 6) for t in ("cable", "weight", "thermal",
-                                                           "access")}}
+    return {
+        "score": round(s.score, 6),
+        "cost": round(s.cost, 6),
+        "terms": {t: round(getattr(s, t), 6) for t in ("cable", "weight", "thermal", "access")},
+    }
 
 
 def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Weights) -> dict:
@@ -39,31 +41,44 @@ def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Wei
     placements = []
     for d in plan.devices:
         new = result.positions[d.id]
-        placements.append({
-            "device_id": d.id, "name": d.name, "model": plan.labels[d.id]["model"],
-            "position_u": new, "top_u": new + d.u_height - 1, "previous_u": d.position_u,
-            "moved": new != d.position_u, "added": d.id in plan.added_ids,
-            "locked": d.locked})
+        placements.append(
+            {
+                "device_id": d.id,
+                "name": d.name,
+                "model": plan.labels[d.id]["model"],
+                "position_u": new,
+                "top_u": new + d.u_height - 1,
+                "previous_u": d.position_u,
+                "moved": new != d.position_u,
+                "added": d.id in plan.added_ids,
+                "locked": d.locked,
+            }
+        )
     placements.sort(key=lambda p: -p["position_u"])
     return {
         "rack_id": plan.rack_id,
         "placements": placements,
         "score": {"proposed": _score(result.score), "current": _score(result.current)},
         "weights": weights.as_dict(),
-        "proof": {"optimal": result.proof.optimal,
-                  "lower_bound": (None if result.proof.lower_bound is None
-                                  else round(result.proof.lower_bound, 6)),
-                  "method": result.method},
+        "proof": {
+            "optimal": result.proof.optimal,
+            "lower_bound": (
+                None if result.proof.lower_bound is None else round(result.proof.lower_bound, 6)
+            ),
+            "method": result.method,
+        },
         "elapsed_ms": round(result.elapsed_ms, 1),
-        "explanations": [{"device_id": i, "name": plan.labels[i]["name"], "text": text}
-                         for i, text in sorted(result.explanations.items(),
-                                               key=lambda kv: -result.positions[kv[0]])],
+        "explanations": [
+            {"device_id": i, "name": plan.labels[i]["name"], "text": text}
+            for i, text in sorted(
+                result.explanations.items(), key=lambda kv: -result.positions[kv[0]]
+            )
+        ],
     }
 
 
 def _svg(rack: dict, positions: dict[int, int] | None = None) -> str:
-    return render_svg(rack["name"], rack["u_height"], rack["width_in"], rack["devices"],
-                      positions)
+    return render_svg(rack["name"], rack["u_height"], rack["width_in"], rack["devices"], positions)
 
 
 def _positions_param(req) -> dict[int, int]:
@@ -72,7 +87,8 @@ def _positions_param(req) -> dict[int, int]:
     if not _POSITIONS.fullmatch(raw):
         raise falcon.HTTPInvalidParam(
             "use <device id>:<unit>, comma-separated (a device id and a unit from 1 to 60)",
-            "positions")
+            "positions",
+        )
     out: dict[int, int] = {}
     for item in filter(None, (i.strip(" ") for i in raw.split(","))):
         ident, unit = map(int, item.split(":"))
@@ -90,38 +106,57 @@ class LayoutResource:
     openapi = {
         "on_post_optimize": {
             "summary": "Propose (or apply) the best placement of the rack's devices",
-            "tags": ["layout"], "body": OptimizeIn, "response": Proposal,
-            "responses": {"200": "placements, scores, proof and explanations",
-                          "409": "apply refused: the layout changed meanwhile",
-                          "429": "you already have HOMERACK_OPTIMIZER_PER_USER runs going "
-                                 "(see Retry-After)",
-                          "503": "the optimizer is busy with other runs, or its process "
-                                 "was stopped (see Retry-After)",
-                          "422": "invalid request, no layout satisfies the rules (every "
-                                 "reason listed), or the run needs more memory than "
-                                 "HOMERACK_OPTIMIZER_MEMORY_MB"}},
-        "on_get_bom": {"summary": "Cable bill of materials of the rack", "tags": ["layout"],
-                       "description": "Viewers may read it.", "response": BomReport},
+            "tags": ["layout"],
+            "body": OptimizeIn,
+            "response": Proposal,
+            "responses": {
+                "200": "placements, scores, proof and explanations",
+                "409": "apply refused: the layout changed meanwhile",
+                "429": "you already have HOMERACK_OPTIMIZER_PER_USER runs going (see Retry-After)",
+                "503": "the optimizer is busy with other runs, or its process "
+                "was stopped (see Retry-After)",
+                "422": "invalid request, no layout satisfies the rules (every "
+                "reason listed), or the run needs more memory than "
+                "HOMERACK_OPTIMIZER_MEMORY_MB",
+            },
+        },
+        "on_get_bom": {
+            "summary": "Cable bill of materials of the rack",
+            "tags": ["layout"],
+            "description": "Viewers may read it.",
+            "response": BomReport,
+        },
         "on_get_bom_csv": {
             "summary": "Cable bill of materials of the rack as a CSV download",
-            "tags": ["layout"], "content_type": "text/csv",
+            "tags": ["layout"],
+            "content_type": "text/csv",
             "description": (
                 "The lines of the JSON bill of materials, then a subtotal row per cable "
                 "type and stock length and a total row; columns: "
-                + ", ".join(bom.CSV_COLUMNS) + ". UTF-8, CRLF line ends, every cell "
+                + ", ".join(bom.CSV_COLUMNS)
+                + ". UTF-8, CRLF line ends, every cell "
                 "quoted; text starting with = + - @, a tab or a carriage return gets a "
                 "leading apostrophe so spreadsheets never run it as a formula. Viewers "
-                "may read it."),
+                "may read it."
+            ),
             "responses": {"200": "the CSV file (text/csv; charset=utf-8)"},
-            "headers": {"Content-Disposition":
-                        'attachment; filename="<rack-name-slug>-bom.csv"'}},
+            "headers": {"Content-Disposition": 'attachment; filename="<rack-name-slug>-bom.csv"'},
+        },
         "on_get_elevation": {
-            "summary": "Front elevation of the rack as SVG", "tags": ["layout"],
+            "summary": "Front elevation of the rack as SVG",
+            "tags": ["layout"],
             "content_type": "image/svg+xml",
-            "parameters": [{"name": "positions", "in": "query", "required": False,
-                            "description": "draw these positions instead of the stored "
-                                           "ones: <device id>:<unit>, comma-separated",
-                            "schema": {"type": "string", "pattern": POSITIONS_PATTERN}}]},
+            "parameters": [
+                {
+                    "name": "positions",
+                    "in": "query",
+                    "required": False,
+                    "description": "draw these positions instead of the stored "
+                    "ones: <device id>:<unit>, comma-separated",
+                    "schema": {"type": "string", "pattern": POSITIONS_PATTERN},
+                }
+            ],
+        },
     }
 
     def __init__(self, rt):
@@ -130,15 +165,24 @@ class LayoutResource:
     async def on_post_optimize(self, req, resp, id: int) -> None:
         body = parse(OptimizeIn, await json_body(req))
         if body.apply:
-            require_role(req.context.user, "editor",
-                         "applying a layout (send apply: false for a proposal)")
+            require_role(
+                req.context.user, "editor", "applying a layout (send apply: false for a proposal)"
+            )
         plan = await self.rt.run(layout.load_plan, id, body.add_device_ids)
         weights = optimizer.Weights(**body.weights.model_dump())
         started = time.perf_counter()
         try:
             result = await self.rt.optimizer.run(
-                req.context.user["sub"], body.time_limit_ms, optimizer.optimize, plan.rack,
-                plan.devices, plan.links, weights, body.time_limit_ms, body.seed)
+                req.context.user["sub"],
+                body.time_limit_ms,
+                optimizer.optimize,
+                plan.rack,
+                plan.devices,
+                plan.links,
+                weights,
+                body.time_limit_ms,
+                body.seed,
+            )
         except optimizer.Infeasible as exc:
             OPTIMIZER_RUNS.labels("infeasible").inc()
             raise ValidationFailed([Problem("", r) for r in exc.reasons]) from None
@@ -148,13 +192,18 @@ class LayoutResource:
         doc["layout_version"] = plan.version
         doc["applied"] = False
         if body.apply:
-            doc["layout_version"] = await self.rt.run(layout.apply_plan, plan,
-                                                      result.positions, body.layout_version)
+            doc["layout_version"] = await self.rt.run(
+                layout.apply_plan, plan, result.positions, body.layout_version
+            )
             await self.rt.cache.invalidate(*RACKS_WRITE)
             doc["applied"] = True
         if body.include_svg:
-            rack = {"name": plan.rack_name, "u_height": plan.rack.u_height,
-                    "width_in": plan.rack.width_in, "devices": list(plan.labels.values())}
+            rack = {
+                "name": plan.rack_name,
+                "u_height": plan.rack.u_height,
+                "width_in": plan.rack.width_in,
+                "devices": list(plan.labels.values()),
+            }
             doc["elevation_svg"] = _svg(rack, result.positions)
         resp.media = doc
 
@@ -177,7 +226,9 @@ class LayoutResource:
 
 def routes(rt) -> list[tuple]:
     resource = LayoutResource(rt)
-    return [("/api/racks/{id:int}/optimize", resource, "optimize"),
-            ("/api/racks/{id:int}/bom", resource, "bom"),
-            ("/api/racks/{id:int}/bom.csv", resource, "bom_csv"),
-            ("/api/racks/{id:int}/elevation.svg", resource, "elevation")]
+    return [
+        ("/api/racks/{id:int}/optimize", resource, "optimize"),
+        ("/api/racks/{id:int}/bom", resource, "bom"),
+        ("/api/racks/{id:int}/bom.csv", resource, "bom_csv"),
+        ("/api/racks/{id:int}/elevation.svg", resource, "elevation"),
+    ]

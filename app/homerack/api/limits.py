@@ -10,8 +10,8 @@ import falcon
 def too_many(wait: float, what: str) -> falcon.HTTPTooManyRequests:
     seconds = max(1, math.ceil(wait))
     return falcon.HTTPTooManyRequests(
-        title="Too many requests",
-        description=f"{what}; retry in {seconds} s", retry_after=seconds)
+        title="Too many requests", description=f"{what}; retry in {seconds} s", retry_after=seconds
+    )
 
 
 class RateLimitMiddleware:
@@ -41,7 +41,9 @@ async def check_login(rt, address: str, username: str) -> None:
     rate = rt.config.login_rate_limit
     if rate is None:
         return
-    waits = [await rt.limiter.hit("login_addr", address, rate, strict=True),
-             await rt.limiter.hit("login_user", username, rate, strict=True)]
+    waits = [
+        await rt.limiter.hit("login_addr", address, rate, strict=True),
+        await rt.limiter.hit("login_user", username, rate, strict=True),
+    ]
     if max(waits) > 0:
         raise too_many(max(waits), "too many login attempts")

@@ -27,7 +27,8 @@ class LogoFileResource:
     async def on_get(self, req, resp, name: str) -> None:
         if not is_logo_name(name):  # before the database: junk never reaches it
             raise falcon.HTTPNotFound(
-                description="no such logo; logos are /uploads/logos/<sha256>.<png|jpg|webp>")
+                description="no such logo; logos are /uploads/logos/<sha256>.<png|jpg|webp>"
+            )
         logo = await self.rt.run(logos.fetch_logo, name)
         if logo is None:
             raise NotFound("logo", name)

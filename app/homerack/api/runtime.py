@@ -47,8 +47,9 @@ class Runtime:
         self.started_at: float | None = None
         # user id -> TokenState (None: no such user), read at most every
         # token_check_seconds per user and worker; only the event loop touches it.
-        self.token_states: TTLCache = TTLCache(maxsize=10_000,
-                                               ttl=max(config.token_check_seconds, 0.001))
+        self.token_states: TTLCache = TTLCache(
+            maxsize=10_000, ttl=max(config.token_check_seconds, 0.001)
+        )
         self._use_redis(None)
 
     def _use_redis(self, client) -> None:
@@ -61,13 +62,14 @@ class Runtime:
             self._threads += 1
 
     async def process_startup(self, scope, event) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=self.config.db_pool_size,
-                                           thread_name_prefix="homerack-db",
-                                           initializer=self._count_thread)
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.config.db_pool_size,
+            thread_name_prefix="homerack-db",
+            initializer=self._count_thread,
+        )
         self.decoder.start()
         loop = asyncio.get_running_loop()
-        self.db = await loop.run_in_executor(self.executor, open_database,
-                                             self.config.database_url)
+        self.db = await loop.run_in_executor(self.executor, open_database, self.config.database_url)
         log.info("database ready (%s)", self.db.provider_name)
         if self.config.redis_url:
             # Created here, inside the worker's event loop (after Gunicorn's fork).
@@ -93,8 +95,10 @@ class Runtime:
                 self.db.disconnect()
 
             loop = asyncio.get_running_loop()
-            await asyncio.gather(*(loop.run_in_executor(self.executor, disconnect)
-                                   for _ in range(self._threads)), return_exceptions=True)
+            await asyncio.gather(
+                *(loop.run_in_executor(self.executor, disconnect) for _ in range(self._threads)),
+                return_exceptions=True,
+            )
         self.executor.shutdown(wait=True)
         self.executor = None
 
@@ -109,8 +113,9 @@ class Runtime:
         call = functools.partial(storage.call, fn, self.db, *args, **kwargs)
         try:
             with DB_SESSION.labels(getattr(fn, "__name__", "other")).time():
-                return await asyncio.get_running_loop().run_in_executor(self.executor,
-                                                                        ctx.run, call)
+                return await asyncio.get_running_loop().run_in_executor(
+                    self.executor, ctx.run, call
+                )
         except storage.DatabaseUnavailable as exc:
             if exc.maybe_committed:
                 await self.cache.invalidate(*EVERY_NAMESPACE)

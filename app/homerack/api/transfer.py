@@ -12,8 +12,13 @@ from .common import CATALOG_WRITE, bounded_body
 
 
 class ExportResource:
-    openapi = {"on_get": {"summary": "Export the whole inventory (no users, no logo files)",
-                          "tags": ["transfer"], "response": InventoryDoc}}
+    openapi = {
+        "on_get": {
+            "summary": "Export the whole inventory (no users, no logo files)",
+            "tags": ["transfer"],
+            "response": InventoryDoc,
+        }
+    }
 
     def __init__(self, rt):
         self.rt = rt
@@ -27,20 +32,27 @@ class ImportResource:
     """Replaces the whole inventory atomically: a document with any error changes nothing."""
 
     write_role = "admin"
-    openapi = {"on_post": {"summary": "Replace the whole inventory with an exported document",
-                           "tags": ["transfer"], "body": InventoryDoc, "response": Imported,
-                           "responses": {"200": "counts of imported records",
-                                         "413": "larger than HOMERACK_MAX_IMPORT_BYTES",
-                                         "422": "the document has errors (the first 100 "
-                                                "listed, error_count counts them); nothing "
-                                                "changed"}}}
+    openapi = {
+        "on_post": {
+            "summary": "Replace the whole inventory with an exported document",
+            "tags": ["transfer"],
+            "body": InventoryDoc,
+            "response": Imported,
+            "responses": {
+                "200": "counts of imported records",
+                "413": "larger than HOMERACK_MAX_IMPORT_BYTES",
+                "422": "the document has errors (the first 100 "
+                "listed, error_count counts them); nothing "
+                "changed",
+            },
+        }
+    }
 
     def __init__(self, rt):
         self.rt = rt
 
     async def on_post(self, req, resp) -> None:
-        data = await bounded_body(req, self.rt.config.max_import_bytes,
-                                  "HOMERACK_MAX_IMPORT_BYTES")
+        data = await bounded_body(req, self.rt.config.max_import_bytes, "HOMERACK_MAX_IMPORT_BYTES")
         # Decoding and validating a document of megabytes takes a while: off the loop.
         doc = await self.rt.offload(_parse, req.options.media_handlers[falcon.MEDIA_JSON], data)
         imported = await self.rt.run(transfer.import_inventory, doc)

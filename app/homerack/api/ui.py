@@ -13,9 +13,14 @@ import falcon
 from .. import webui
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
-         ".json": "application/json"}
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
 
 
 class Assets:
@@ -27,8 +32,7 @@ class Assets:
         self._version = ""
 
     def version(self) -> str:
-        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size)
-                      for p in webui.asset_files())
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in webui.asset_files())
         if stamp != self._stamp:
             self._stamp, self._version = stamp, webui.asset_version()
         return self._version
@@ -37,7 +41,7 @@ class Assets:
 class IndexResource:
     """index.html, revalidated on every load so a new release's assets are picked up."""
 
-    public = True          # no token: the page signs in itself
+    public = True  # no token: the page signs in itself
     rate_limited = False
 
     def __init__(self, assets: Assets):
@@ -62,11 +66,11 @@ class AssetResource:
     async def on_get(self, req, resp, version: str, path: str):
         root = webui.STATIC / "assets"
         file = (root / path).resolve()
-        if (version != self.assets.version() or not file.is_relative_to(root)
-                or not file.is_file()):
+        if version != self.assets.version() or not file.is_relative_to(root) or not file.is_file():
             raise falcon.HTTPNotFound()
         resp.content_type = TYPES.get(file.suffix) or (
-            mimetypes.guess_type(file.name)[0] or "application/octet-stream")
+            mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        )
         resp.cache_control = [IMMUTABLE]
         resp.data = file.read_bytes()
 
@@ -74,5 +78,8 @@ class AssetResource:
 def routes():
     assets = Assets()
     index = IndexResource(assets)
-    return [("/", index, None), ("/index.html", index, None),
-            ("/assets/{version}/{path:path}", AssetResource(assets), None)]
+    return [
+        ("/", index, None),
+        ("/index.html", index, None),
+        ("/assets/{version}/{path:path}", AssetResource(assets), None),
+    ]

@@ -6,9 +6,21 @@ from ..domain.schemas import ROLES, User, UserIn, UserPatch
 from ..storage import users
 from .common import Crud, CrudResource, Filter
 
-CRUD = Crud("user", "users", UserIn, users.list_users, users.create_user, users.get_user,
-            users.update_user, users.delete_user, (Filter("role", str, "only this role", ROLES),),
-            read_role="admin", write_role="admin", patch_model=UserPatch, out_model=User)
+CRUD = Crud(
+    "user",
+    "users",
+    UserIn,
+    users.list_users,
+    users.create_user,
+    users.get_user,
+    users.update_user,
+    users.delete_user,
+    (Filter("role", str, "only this role", ROLES),),
+    read_role="admin",
+    write_role="admin",
+    patch_model=UserPatch,
+    out_model=User,
+)
 
 
 class UserResource(CrudResource):

@@ -75,8 +75,10 @@ class BomConnection:
 
     def __post_init__(self) -> None:
         if self.cable_type not in STOCK_LENGTHS_M:
-            raise ValueError(f"connection {self.id}: unknown cable type {self.cable_type!r}"
-                             f" (known: {', '.join(CABLE_TYPES)})")
+            raise ValueError(
+                f"connection {self.id}: unknown cable type {self.cable_type!r}"
+                f" (known: {', '.join(CABLE_TYPES)})"
+            )
         if self.count < 1:
             raise ValueError(f"connection {self.id}: count must be at least 1")
 
@@ -88,7 +90,7 @@ class BomLine:
     b_name: str
     cable_type: str
     count: int
-    length_mm: float             # computed run length, slack included
+    length_mm: float  # computed run length, slack included
     stock_length_m: float | None  # None: longer than any stock cable (custom length)
     custom: bool = False
     note: str | None = None
@@ -100,7 +102,7 @@ class BomTotal:
     cable_type: str
     stock_length_m: float | None  # None: custom lengths
     count: int
-    total_length_m: float          # stock length * count (custom: sum of computed runs)
+    total_length_m: float  # stock length * count (custom: sum of computed runs)
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,9 @@ def stock_length_m(cable_type: str, length_mm: float) -> float | None:
     return None
 
 
-def cable_bom(devices: Iterable[BomDevice], connections: Iterable[BomConnection],
-              width_in: int = 19) -> Bom:
+def cable_bom(
+    devices: Iterable[BomDevice], connections: Iterable[BomConnection], width_in: int = 19
+) -> Bom:
     """Bill of materials of the connections of one rack."""
     devs: Mapping[int, BomDevice] = {d.id: d for d in devices}
 
@@ -175,20 +178,34 @@ def cable_bom(devices: Iterable[BomDevice], connections: Iterable[BomConnection]
             reason = f"unplaced end ({' and '.join(repr(n) for n in unplaced)} not placed)"
             excluded.append(BomExcluded(c.id, an, bn, c.cable_type, c.count, reason, c.label))
             continue
-        length = run_length_mm(da.position_u, da.u_height, db.position_u, db.u_height,
-                               width_in)
+        length = run_length_mm(da.position_u, da.u_height, db.position_u, db.u_height, width_in)
         stock = stock_length_m(c.cable_type, length)
         note = None
         if stock is None:
             longest = max(STOCK_LENGTHS_M[c.cable_type])
-            note = (f"custom length: {math.ceil(length / 10) / 100:.2f} m needed, longest"
-                    f" stock {c.cable_type} cable is {longest:g} m")
-        lines.append(BomLine(c.id, an, bn, c.cable_type, c.count, round(length, 1), stock,
-                             custom=stock is None, note=note, label=c.label))
+            note = (
+                f"custom length: {math.ceil(length / 10) / 100:.2f} m needed, longest"
+                f" stock {c.cable_type} cable is {longest:g} m"
+            )
+        lines.append(
+            BomLine(
+                c.id,
+                an,
+                bn,
+                c.cable_type,
+                c.count,
+                round(length, 1),
+                stock,
+                custom=stock is None,
+                note=note,
+                label=c.label,
+            )
+        )
         totals.setdefault((c.cable_type, stock), []).extend([length] * c.count)
     total_rows = []
     for (ctype, stock), lengths in sorted(
-            totals.items(), key=lambda kv: (kv[0][0], math.inf if kv[0][1] is None else kv[0][1])):
+        totals.items(), key=lambda kv: (kv[0][0], math.inf if kv[0][1] is None else kv[0][1])
+    ):
         total_len = stock * len(lengths) if stock is not None else sum(lengths) / 1000
         total_rows.append(BomTotal(ctype, stock, len(lengths), round(total_len, 3)))
     return Bom(lines=lines, totals=total_rows, excluded=excluded)
@@ -196,8 +213,19 @@ def cable_bom(devices: Iterable[BomDevice], connections: Iterable[BomConnection]
 
 # -- CSV export ------------------------------------------------------------------
 
-CSV_COLUMNS = ("row", "connection_id", "device_a", "device_b", "label", "cable_type",
-               "count", "stock_length_m", "run_length_mm", "length_m", "note")
+CSV_COLUMNS = (
+    "row",
+    "connection_id",
+    "device_a",
+    "device_b",
+    "label",
+    "cable_type",
+    "count",
+    "stock_length_m",
+    "run_length_mm",
+    "length_m",
+    "note",
+)
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice
 # and Google Sheets: OWASP's CSV injection guidance.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -233,17 +261,54 @@ def bom_csv_rows(bom: Bom) -> list[tuple]:
     rows: list[tuple] = [CSV_COLUMNS]
     for ln in bom.lines:
         each = ln.stock_length_m if ln.stock_length_m is not None else ln.length_mm / 1000
-        rows.append(("cable", ln.connection_id, ln.a_name, ln.b_name, ln.label,
-                     ln.cable_type, ln.count, ln.stock_length_m, ln.length_mm,
-                     _metres(each * ln.count), ln.note))
+        rows.append(
+            (
+                "cable",
+                ln.connection_id,
+                ln.a_name,
+                ln.b_name,
+                ln.label,
+                ln.cable_type,
+                ln.count,
+                ln.stock_length_m,
+                ln.length_mm,
+                _metres(each * ln.count),
+                ln.note,
+            )
+        )
     for t in bom.totals:
-        rows.append(("subtotal", None, None, None, None, t.cable_type, t.count,
-                     t.stock_length_m, None, t.total_length_m,
-                     "custom lengths" if t.stock_length_m is None else None))
-    rows.append(("total", None, None, None, None, None, sum(t.count for t in bom.totals),
-                 None, None, _metres(sum(t.total_length_m for t in bom.totals)),
-                 f"{len(bom.excluded)} connection(s) leave the rack or have an unplaced "
-                 "end: not counted" if bom.excluded else None))
+        rows.append(
+            (
+                "subtotal",
+                None,
+                None,
+                None,
+                None,
+                t.cable_type,
+                t.count,
+                t.stock_length_m,
+                None,
+                t.total_length_m,
+                "custom lengths" if t.stock_length_m is None else None,
+            )
+        )
+    rows.append(
+        (
+            "total",
+            None,
+            None,
+            None,
+            None,
+            None,
+            sum(t.count for t in bom.totals),
+            None,
+            None,
+            _metres(sum(t.total_length_m for t in bom.totals)),
+            f"{len(bom.excluded)} connection(s) leave the rack or have an unplaced end: not counted"
+            if bom.excluded
+            else None,
+        )
+    )
     return rows
 
 
@@ -262,4 +327,3 @@ def csv_filename(rack_name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", rack_name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
     return f"{slug or 'rack'}-bom.csv"
-

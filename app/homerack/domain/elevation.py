@@ -15,12 +15,12 @@ from xml.sax.saxutils import escape
 
 UNIT_MM = 44.45
 PANEL_MM = {10: 254.0, 19: 482.6, 23: 584.2}
-PX_PER_MM = 0.45          # 1U = 20 px
+PX_PER_MM = 0.45  # 1U = 20 px
 UNIT_PX = UNIT_MM * PX_PER_MM
-LABEL_W = 34              # left column with the unit numbers
+LABEL_W = 34  # left column with the unit numbers
 PAD = 10
 TITLE_H = 28
-CHAR_PX = 6.6             # average width of a 11 px sans-serif character
+CHAR_PX = 6.6  # average width of a 11 px sans-serif character
 
 CATEGORY_COLOURS: dict[str, str] = {
     "router": "#4e79a7",
@@ -46,7 +46,7 @@ def _clean(value: object, limit: int | None = None) -> str:
     s = _INVALID_XML.sub("", "" if value is None else str(value))
     s = " ".join(s.split())
     if limit is not None and len(s) > limit:
-        s = s[:max(limit - 1, 0)] + "\u2026"
+        s = s[: max(limit - 1, 0)] + "\u2026"
     return s
 
 
@@ -66,8 +66,13 @@ def panel_width_px(width_in: int) -> float:
     return mm * PX_PER_MM
 
 
-def render_svg(rack_name: str, u_height: int, width_in: int, devices: Iterable[Any],
-               positions: Mapping[int, int] | None = None) -> str:
+def render_svg(
+    rack_name: str,
+    u_height: int,
+    width_in: int,
+    devices: Iterable[Any],
+    positions: Mapping[int, int] | None = None,
+) -> str:
     """Front view of the rack as an SVG document.
 
     ``devices`` are objects or mappings with ``id``, ``name``, ``u_height`` and
@@ -100,8 +105,11 @@ def render_svg(rack_name: str, u_height: int, width_in: int, devices: Iterable[A
     drawn: list[tuple[Any, int, int]] = []
     for d in devices:
         did = _get(d, "id")
-        u = positions.get(did) if positions is not None and did in positions else _get(
-            d, "position_u")
+        u = (
+            positions.get(did)
+            if positions is not None and did in positions
+            else _get(d, "position_u")
+        )
         h = int(_get(d, "u_height", 1) or 1)
         if u is None or u < 1 or u + h - 1 > H:
             continue
@@ -111,13 +119,17 @@ def render_svg(rack_name: str, u_height: int, width_in: int, devices: Iterable[A
     # unit numbers and free slots
     for unit in range(1, H + 1):
         y = y_of(unit)
-        out.append(f'<text class="unit" x="{LABEL_W + PAD - 8}" y="{y + UNIT_PX / 2 + 4:.1f}"'
-                   f' text-anchor="end" font-family="sans-serif" font-size="10"'
-                   f' fill="#555">{unit}</text>')
+        out.append(
+            f'<text class="unit" x="{LABEL_W + PAD - 8}" y="{y + UNIT_PX / 2 + 4:.1f}"'
+            f' text-anchor="end" font-family="sans-serif" font-size="10"'
+            f' fill="#555">{unit}</text>'
+        )
         if not occupied[unit]:
-            out.append(f'<rect class="free" x="{x0:.1f}" y="{y + 1:.1f}" width="{pw:.1f}"'
-                       f' height="{UNIT_PX - 2:.1f}" fill="#f4f4f4" stroke="#ccc"'
-                       ' stroke-dasharray="3 2"/>')
+            out.append(
+                f'<rect class="free" x="{x0:.1f}" y="{y + 1:.1f}" width="{pw:.1f}"'
+                f' height="{UNIT_PX - 2:.1f}" fill="#f4f4f4" stroke="#ccc"'
+                ' stroke-dasharray="3 2"/>'
+            )
     max_chars = max(int((pw - 12) / CHAR_PX), 4)
     for d, u, h in drawn:
         cat = str(_get(d, "category", "other") or "other")
@@ -133,21 +145,29 @@ def render_svg(rack_name: str, u_height: int, width_in: int, devices: Iterable[A
         if raw_model:
             tip += f" ({_text(_get(d, 'model', ''), 300)})"
         out.append(f"<title>{tip} {span}</title>")
-        out.append(f'<rect class="device" x="{x0 + 1:.1f}" y="{y + 1:.1f}" width="{pw - 2:.1f}"'
-                   f' height="{bh - 2:.1f}" fill="{colour}" stroke="#222" rx="2"/>')
+        out.append(
+            f'<rect class="device" x="{x0 + 1:.1f}" y="{y + 1:.1f}" width="{pw - 2:.1f}"'
+            f' height="{bh - 2:.1f}" fill="{colour}" stroke="#222" rx="2"/>'
+        )
         cx = x0 + pw / 2
         if h == 1:
             fits = raw_model and len(raw_name) + len(raw_model) + 3 <= max_chars
             text = f"{name} \u00b7 {model}" if fits else name
-            out.append(f'<text x="{cx:.1f}" y="{y + bh / 2 + 4:.1f}" text-anchor="middle"'
-                       f' font-family="sans-serif" font-size="11">{text}</text>')
+            out.append(
+                f'<text x="{cx:.1f}" y="{y + bh / 2 + 4:.1f}" text-anchor="middle"'
+                f' font-family="sans-serif" font-size="11">{text}</text>'
+            )
         else:
-            out.append(f'<text x="{cx:.1f}" y="{y + bh / 2 - 2:.1f}" text-anchor="middle"'
-                       f' font-family="sans-serif" font-size="11"'
-                       f' font-weight="bold">{name}</text>')
+            out.append(
+                f'<text x="{cx:.1f}" y="{y + bh / 2 - 2:.1f}" text-anchor="middle"'
+                f' font-family="sans-serif" font-size="11"'
+                f' font-weight="bold">{name}</text>'
+            )
             if model:
-                out.append(f'<text x="{cx:.1f}" y="{y + bh / 2 + 11:.1f}" text-anchor="middle"'
-                           f' font-family="sans-serif" font-size="10">{model}</text>')
+                out.append(
+                    f'<text x="{cx:.1f}" y="{y + bh / 2 + 11:.1f}" text-anchor="middle"'
+                    f' font-family="sans-serif" font-size="10">{model}</text>'
+                )
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)

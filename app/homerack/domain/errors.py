@@ -33,8 +33,9 @@ class ValidationFailed(DomainError):
     ``problems`` holds at most MAX_LISTED of them; ``total`` counts all that were found,
     and ``exact`` is False when checking stopped before the end of the input."""
 
-    def __init__(self, problems: list[Problem] | Problem, total: int | None = None,
-                 exact: bool = True):
+    def __init__(
+        self, problems: list[Problem] | Problem, total: int | None = None, exact: bool = True
+    ):
         problems = [problems] if isinstance(problems, Problem) else list(problems)
         self.problems = problems[:MAX_LISTED]
         self.total = max(total or 0, len(problems))

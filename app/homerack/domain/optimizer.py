@@ -107,7 +107,8 @@ class DeviceSpec:
         if self.access not in ACCESS_WEIGHTS:
             raise ValueError(
                 f"device {self.name!r}: access must be one of {', '.join(ACCESS_WEIGHTS)}"
-                f" (got {self.access!r})")
+                f" (got {self.access!r})"
+            )
         if not (self.weight_kg >= 0 and self.power_w >= 0):
             raise ValueError(f"device {self.name!r}: weight and power must be >= 0")
 
@@ -136,16 +137,23 @@ class Weights:
 
     def __post_init__(self) -> None:
         values = self.as_dict()
-        bad = [f"{k}={v!r}" for k, v in values.items()
-               if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0)]
+        bad = [
+            f"{k}={v!r}"
+            for k, v in values.items()
+            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0)
+        ]
         if bad:
             raise ValueError(f"weights must be finite numbers >= 0 (got {', '.join(bad)})")
         if sum(values.values()) <= 0:
             raise ValueError("at least one weight must be greater than 0")
 
     def as_dict(self) -> dict[str, float]:
-        return {"cable": self.cable, "weight": self.weight, "thermal": self.thermal,
-                "access": self.access}
+        return {
+            "cable": self.cable,
+            "weight": self.weight,
+            "thermal": self.thermal,
+            "access": self.access,
+        }
 
     @property
     def total(self) -> float:
@@ -196,8 +204,12 @@ class Infeasible(Exception):
 # ------------------------------------------------------------------------ evaluate
 
 
-def evaluate(rack: RackSpec, devices: Iterable[DeviceSpec], links: Iterable[Link],
-             weights: Weights | None = None) -> Score:
+def evaluate(
+    rack: RackSpec,
+    devices: Iterable[DeviceSpec],
+    links: Iterable[Link],
+    weights: Weights | None = None,
+) -> Score:
     """Score of the placed devices (position None is ignored) straight from the formulas."""
     weights = weights if weights is not None else Weights()
     H = rack.u_height
@@ -235,10 +247,12 @@ def evaluate(rack: RackSpec, devices: Iterable[DeviceSpec], links: Iterable[Link
     access = anum / (asum * span) if asum * span > 0 else 0.0
 
     a = weights.as_dict()
-    cost = (a["cable"] * cable + a["weight"] * weight + a["thermal"] * thermal
-            + a["access"] * access) / weights.total
-    return Score(cost=cost, score=1 - cost, cable=cable, weight=weight, thermal=thermal,
-                 access=access)
+    cost = (
+        a["cable"] * cable + a["weight"] * weight + a["thermal"] * thermal + a["access"] * access
+    ) / weights.total
+    return Score(
+        cost=cost, score=1 - cost, cable=cable, weight=weight, thermal=thermal, access=access
+    )
 
 
 # ---------------------------------------------------------------- feasibility checks
@@ -260,8 +274,7 @@ def _feasibility(rack: RackSpec, devices: Sequence[DeviceSpec]) -> list[str]:
         if d.u_height > H:
             reasons.append(f"device {d.name!r} is {d.u_height}U tall, rack is {H}U")
         if d.width_in != rack.width_in:
-            reasons.append(
-                f"device {d.name!r} is {d.width_in} in wide, rack is {rack.width_in} in")
+            reasons.append(f"device {d.name!r} is {d.width_in} in wide, rack is {rack.width_in} in")
     locked_ok: list[DeviceSpec] = []
     for d in devices:
         if not d.locked:
@@ -269,17 +282,20 @@ def _feasibility(rack: RackSpec, devices: Sequence[DeviceSpec]) -> list[str]:
         if d.position_u is None:
             reasons.append(f"locked device {d.name!r} has no position")
         elif d.position_u < 1 or d.position_u + d.u_height - 1 > H:
-            reasons.append(f"locked device {d.name!r} ({_units(d.position_u, d.u_height)})"
-                           f" is outside the rack (U1-{H})")
+            reasons.append(
+                f"locked device {d.name!r} ({_units(d.position_u, d.u_height)})"
+                f" is outside the rack (U1-{H})"
+            )
         else:
             locked_ok.append(d)
     spans = [(d, int(d.position_u or 0)) for d in locked_ok]
     for k, (d, du) in enumerate(spans):
-        for e, eu in spans[k + 1:]:
+        for e, eu in spans[k + 1 :]:
             if du <= eu + e.u_height - 1 and eu <= du + d.u_height - 1:
                 reasons.append(
                     f"locked device {d.name!r} ({_units(du, d.u_height)}) overlaps"
-                    f" locked device {e.name!r} ({_units(eu, e.u_height)})")
+                    f" locked device {e.name!r} ({_units(eu, e.u_height)})"
+                )
     total_w = sum(d.weight_kg for d in devices)
     if rack.max_weight_kg is not None and total_w > rack.max_weight_kg + 1e-9:
         reasons.append(f"weight {total_w:.1f} kg exceeds rack budget {rack.max_weight_kg:.1f} kg")
@@ -299,8 +315,10 @@ def _feasibility(rack: RackSpec, devices: Sequence[DeviceSpec]) -> list[str]:
         if _pack(heights, [hi - lo + 1 for lo, hi in segments]) is None:
             gaps = ", ".join(f"{hi - lo + 1}U" for lo, hi in segments) or "none"
             big = ", ".join(f"{h}U" for h in sorted(heights, reverse=True) if h > 1)
-            reasons.append("the devices do not fit into the free gaps between locked devices"
-                           f" (free gaps: {gaps}; devices taller than 1U: {big})")
+            reasons.append(
+                "the devices do not fit into the free gaps between locked devices"
+                f" (free gaps: {gaps}; devices taller than 1U: {big})"
+            )
     return reasons
 
 
@@ -377,8 +395,9 @@ class _Model:
     where ``ftab`` holds the (weighted, normalised) weight and access terms.
     """
 
-    def __init__(self, rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link],
-                 weights: Weights):
+    def __init__(
+        self, rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link], weights: Weights
+    ):
         H = self.H = rack.u_height
         n = self.n = len(devices)
         self.devices = devices
@@ -442,8 +461,15 @@ class _Model:
 # ------------------------------------------------------------- exact subset DP
 
 
-def _dp(m: _Model, lo: int, hi: int, region: Sequence[int], forced: dict[int, int],
-        pos: Sequence[int], deadline: float | None = None) -> dict[int, int] | None:
+def _dp(
+    m: _Model,
+    lo: int,
+    hi: int,
+    region: Sequence[int],
+    forced: dict[int, int],
+    pos: Sequence[int],
+    deadline: float | None = None,
+) -> dict[int, int] | None:
     """Optimal placement of ``region`` devices inside units ``lo..hi``.
 
     Devices outside the region keep ``pos`` and must lie entirely outside ``lo..hi``;
@@ -547,15 +573,23 @@ def _dp(m: _Model, lo: int, hi: int, region: Sequence[int], forced: dict[int, in
 
 def _dp_estimate(k: int, gaps: int) -> float:
     """Rough number of DP transitions for k free devices and `gaps` empty units."""
-    return (2 ** k) * (gaps + 1) * (k / 2 + 1)
+    return (2**k) * (gaps + 1) * (k / 2 + 1)
 
 
 # ----------------------------------------------------------------- local search
 
 
 class _Search:
-    def __init__(self, m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
-                 movable: list[int], rng: random.Random, deadline: float, budget: int):
+    def __init__(
+        self,
+        m: _Model,
+        segments: list[tuple[int, int]],
+        locked: dict[int, int],
+        movable: list[int],
+        rng: random.Random,
+        deadline: float,
+        budget: int,
+    ):
         self.m = m
         self.segs = segments
         self.locked = locked
@@ -571,7 +605,7 @@ class _Search:
         by_h: dict[int, list[int]] = {}
         for i in movable:
             by_h.setdefault(m.h[i], []).append(i)
-        self.pairs = [(x, y) for g in by_h.values() for a, x in enumerate(g) for y in g[a + 1:]]
+        self.pairs = [(x, y) for g in by_h.values() for a, x in enumerate(g) for y in g[a + 1 :]]
 
     # -- state ------------------------------------------------------------------
     def out_of_effort(self) -> bool:
@@ -691,8 +725,9 @@ class _Search:
                 improved = True
         return improved
 
-    def _scan_insert(self, s: int, i0: int, step: int, reach: int
-                     ) -> tuple[float, dict[int, int] | None]:
+    def _scan_insert(
+        self, s: int, i0: int, step: int, reach: int
+    ) -> tuple[float, dict[int, int] | None]:
         """Best move of item i0 of segment s upwards (step 1) or downwards (step -1)."""
         m = self.m
         seq = self.seqs[s]
@@ -847,7 +882,7 @@ class _Search:
                 devs_idx = [i for i, x in enumerate(seq) if x >= 0]
                 if w0 >= len(devs_idx):
                     continue
-                chosen = devs_idx[w0:w0 + size]
+                chosen = devs_idx[w0 : w0 + size]
                 i0, i1 = chosen[0], chosen[-1]
                 e = 0
                 while i0 > 0 and seq[i0 - 1] < 0 and e < extra:
@@ -857,7 +892,7 @@ class _Search:
                 while i1 + 1 < len(seq) and seq[i1 + 1] < 0 and e < extra:
                     i1 += 1
                     e += 1
-                region = [x for x in seq[i0:i1 + 1] if x >= 0]
+                region = [x for x in seq[i0 : i1 + 1] if x >= 0]
                 st = self.starts[s]
                 lo = st[i0]
                 last = seq[i1]
@@ -883,7 +918,8 @@ class _Search:
     def descend(self, reach: int = 8, window: int = 6) -> None:
         while not self.out_of_effort():
             while not self.out_of_effort() and (
-                    self.insertions(reach) or self.swaps() or self.relocations()):
+                self.insertions(reach) or self.swaps() or self.relocations()
+            ):
                 pass
             if not self.windows(window, 2):
                 break
@@ -902,9 +938,9 @@ class _Search:
             seq = self.seqs[rng.choice(segs)]
             k = min(len(seq), rng.randint(3, 6))
             i = rng.randint(0, len(seq) - k)
-            part = seq[i:i + k]
+            part = seq[i : i + k]
             rng.shuffle(part)
-            seq[i:i + k] = part
+            seq[i : i + k] = part
         self.load(self.pos_from_seqs())
 
     def _hop(self) -> bool:
@@ -921,7 +957,7 @@ class _Search:
         b = rng.choice(dst)
         seq_a, seq_b = self.seqs[a], self.seqs[b]
         i = seq_a.index(x)
-        seq_a[i:i + 1] = [-1] * h[x]
+        seq_a[i : i + 1] = [-1] * h[x]
         for _ in range(h[x]):
             blanks = [k for k, y in enumerate(seq_b) if y < 0]
             del seq_b[rng.choice(blanks)]
@@ -932,8 +968,13 @@ class _Search:
 # ---------------------------------------------------------------- constructions
 
 
-def _construct(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
-               order: Sequence[int], packing: list[int] | None) -> list[int] | None:
+def _construct(
+    m: _Model,
+    segments: list[tuple[int, int]],
+    locked: dict[int, int],
+    order: Sequence[int],
+    packing: list[int] | None,
+) -> list[int] | None:
     """Place devices in `order` bottom-up, first fit into the segments."""
     pos = [0] * m.n
     for i, u in locked.items():
@@ -969,15 +1010,17 @@ def _orders(m: _Model, movable: list[int], rng: random.Random) -> list[list[int]
     E = m.E
     H = m.H
     orders: list[list[int]] = []
+
     # 1. separable pull: heavy down, hot up, accessed towards E
     def key(i: int) -> float:
         down = m.kw * m.w[i] * H
         up = m.kt * m.p[i] * n
         acc = m.ka * m.a[i] * H
         return (up - down) + acc * ((E - 1) / max(H - 1, 1) - 0.5)
+
     orders.append(sorted(movable, key=key))
     # 2. heavy first, then by power
-    orders.append(sorted(movable, key=lambda i: (-m.w[i] / wmax + m.p[i] / pmax)))
+    orders.append(sorted(movable, key=lambda i: -m.w[i] / wmax + m.p[i] / pmax))
     # 3. connectivity: greedy chain from the most connected device, keeping neighbours near
     strength = [sum(c for _, c in m.adj[i]) for i in range(n)]
     if any(strength[i] for i in movable):
@@ -1009,8 +1052,9 @@ def _orders(m: _Model, movable: list[int], rng: random.Random) -> list[list[int]
 # ------------------------------------------------------------------ lower bound
 
 
-def _lower_bound(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
-                 movable: list[int]) -> float:
+def _lower_bound(
+    m: _Model, segments: list[tuple[int, int]], locked: dict[int, int], movable: list[int]
+) -> float:
     H, E, n = m.H, m.E, m.n
     free_units = [u for lo, hi in segments for u in range(lo, hi + 1)]
     # weight: unit pieces of density w/h on the lowest free units (exact for locked)
@@ -1027,16 +1071,20 @@ def _lower_bound(m: _Model, segments: list[tuple[int, int]], locked: dict[int, i
         if m.a[i] == 0 or m.h[i] == 1:
             continue
         h = m.h[i]
-        kappa = max(sum(abs(u + t - E) for t in range(h)) - h * abs(u + m.hh[i] - E)
-                    for u in range(1, H - h + 2))
+        kappa = max(
+            sum(abs(u + t - E) for t in range(h)) - h * abs(u + m.hh[i] - E)
+            for u in range(1, H - h + 2)
+        )
         corr += m.a[i] * kappa / h
     lb_a += max(0.0, piece_sum - corr)
     # thermal: hottest on top, ignoring the locked positions
     ps = sorted(m.p)
     lb_t = sum(p * (n - 1 - r) for r, p in enumerate(ps))
+
     # cable: per device, max(star relaxation, sum of per-link bounds); halved
     def centres_of(j: int) -> list[float]:
         return [u + m.hh[j] for lo, hi in segments for u in range(lo, hi - m.h[j] + 2)]
+
     movable_set = set(movable)
     cache: dict[int, list[float]] = {}
     link_lb: dict[tuple[int, int], float] = {}
@@ -1079,8 +1127,9 @@ def _explain(m: _Model, devices: Sequence[DeviceSpec], new: Sequence[int]) -> di
         if old == u:
             continue
         where = _units(u, m.h[i])
-        head = (f"added at {where}" if old is None
-                else f"moved from {_units(old, m.h[i])} to {where}")
+        head = (
+            f"added at {where}" if old is None else f"moved from {_units(old, m.h[i])} to {where}"
+        )
         pulls = {
             "weight": m.kw * m.w[i],
             "thermal": m.kt * m.p[i] * n / m.H,
@@ -1129,8 +1178,9 @@ def _valid_layout(m: _Model, segments: list[tuple[int, int]], pos: Sequence[int]
     return True
 
 
-def _warm_start(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
-                movable: list[int]) -> list[int] | None:
+def _warm_start(
+    m: _Model, segments: list[tuple[int, int]], locked: dict[int, int], movable: list[int]
+) -> list[int] | None:
     """Keep placed devices where they are (if they fit), add the others into gaps."""
     pos = [0] * m.n
     for i, u in locked.items():
@@ -1142,8 +1192,12 @@ def _warm_start(m: _Model, segments: list[tuple[int, int]], locked: dict[int, in
     rest = []
     for i in movable:
         u = m.devices[i].position_u
-        if u is not None and u >= 1 and u + m.h[i] - 1 <= m.H and not any(
-                occ[v] for v in range(u, u + m.h[i])):
+        if (
+            u is not None
+            and u >= 1
+            and u + m.h[i] - 1 <= m.H
+            and not any(occ[v] for v in range(u, u + m.h[i]))
+        ):
             pos[i] = u
             for v in range(u, u + m.h[i]):
                 occ[v] = True
@@ -1161,8 +1215,14 @@ def _warm_start(m: _Model, segments: list[tuple[int, int]], locked: dict[int, in
     return pos
 
 
-def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link],
-             weights: Weights | None = None, time_limit_ms: int = 1000, seed: int = 0) -> Result:
+def optimize(
+    rack: RackSpec,
+    devices: Sequence[DeviceSpec],
+    links: Iterable[Link],
+    weights: Weights | None = None,
+    time_limit_ms: int = 1000,
+    seed: int = 0,
+) -> Result:
     """Propose positions for every device in `devices` (placed or to be added)."""
     t0 = time.perf_counter()
     weights = weights if weights is not None else Weights()
@@ -1176,8 +1236,9 @@ def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link
     current = evaluate(rack, placed, links, weights) if placed else None
 
     m = _Model(rack, devices, links, weights)
-    locked_pos = {i: int(d.position_u) for i, d in enumerate(devices)
-                  if d.locked and d.position_u is not None}
+    locked_pos = {
+        i: int(d.position_u) for i, d in enumerate(devices) if d.locked and d.position_u is not None
+    }
     movable = [i for i, d in enumerate(devices) if not d.locked]
     segments = _segments(rack.u_height, [d for d in devices if d.locked])
     incumbent: list[int] | None = None
@@ -1202,12 +1263,21 @@ def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link
             optimal = True
             method = "exact-dp"
     if best is None:
-        best = _heuristic(m, segments, locked_pos, movable, incumbent, seed, deadline,
-                          _WORK_PER_MS * max(time_limit_ms, 1))
+        best = _heuristic(
+            m,
+            segments,
+            locked_pos,
+            movable,
+            incumbent,
+            seed,
+            deadline,
+            _WORK_PER_MS * max(time_limit_ms, 1),
+        )
 
     def score_of(pos: Sequence[int]) -> Score:
-        return evaluate(rack, [replace(d, position_u=pos[i]) for i, d in enumerate(devices)],
-                        links, weights)
+        return evaluate(
+            rack, [replace(d, position_u=pos[i]) for i, d in enumerate(devices)], links, weights
+        )
 
     score = score_of(best)
     if incumbent is not None and current is not None and current.cost <= score.cost + 1e-12:
@@ -1227,9 +1297,16 @@ def optimize(rack: RackSpec, devices: Sequence[DeviceSpec], links: Iterable[Link
     )
 
 
-def _heuristic(m: _Model, segments: list[tuple[int, int]], locked: dict[int, int],
-               movable: list[int], incumbent: list[int] | None, seed: int, deadline: float,
-               budget: int) -> list[int]:
+def _heuristic(
+    m: _Model,
+    segments: list[tuple[int, int]],
+    locked: dict[int, int],
+    movable: list[int],
+    incumbent: list[int] | None,
+    seed: int,
+    deadline: float,
+    budget: int,
+) -> list[int]:
     if not movable:
         return [locked.get(i, 0) for i in range(m.n)]
     # A seeded PRNG drives the search, it is not used for anything security related.

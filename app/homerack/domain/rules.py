@@ -64,35 +64,59 @@ def layout_problems(rack: RackInfo, devices: Iterable[Placed]) -> list[LayoutPro
         if d.position_u < 1:
             problems.append(LayoutProblem("outside", d.id, f"device '{d.name}' starts below U1"))
         elif d.top_u > rack.u_height:
-            problems.append(LayoutProblem(
-                "outside", d.id,
-                f"device '{d.name}' ({d.u_height}U at U{d.position_u}) would end at U{d.top_u}, "
-                f"above the top of rack '{rack.name}' ({rack.u_height}U)"))
+            problems.append(
+                LayoutProblem(
+                    "outside",
+                    d.id,
+                    f"device '{d.name}' ({d.u_height}U at U{d.position_u}) "
+                    f"would end at U{d.top_u}, "
+                    f"above the top of rack '{rack.name}' ({rack.u_height}U)",
+                )
+            )
         if d.width_in != rack.width_in:
-            problems.append(LayoutProblem(
-                "width", d.id,
-                f"device '{d.name}' is {d.width_in}-inch equipment, rack '{rack.name}' is "
-                f"{rack.width_in}-inch (mount it on a shelf device instead)"))
+            problems.append(
+                LayoutProblem(
+                    "width",
+                    d.id,
+                    f"device '{d.name}' is {d.width_in}-inch equipment, rack '{rack.name}' is "
+                    f"{rack.width_in}-inch (mount it on a shelf device instead)",
+                )
+            )
         if rack.depth_mm is not None and d.depth_mm is not None and d.depth_mm > rack.depth_mm:
-            problems.append(LayoutProblem(
-                "depth", d.id,
-                f"device '{d.name}' is {d.depth_mm} mm deep, rack '{rack.name}' takes "
-                f"{rack.depth_mm} mm"))
+            problems.append(
+                LayoutProblem(
+                    "depth",
+                    d.id,
+                    f"device '{d.name}' is {d.depth_mm} mm deep, rack '{rack.name}' takes "
+                    f"{rack.depth_mm} mm",
+                )
+            )
     # Sorted by position, a device can only overlap the ones starting before its top.
     for i, d in enumerate(devices):
-        for other in devices[i + 1:]:
+        for other in devices[i + 1 :]:
             if other.position_u > d.top_u:
                 break
-            problems.append(LayoutProblem(
-                "overlap", other.id,
-                f"devices '{d.name}' ({d.span}) and '{other.name}' ({other.span}) overlap"))
-    budgets = (("weight", "kg", sum(d.weight_kg for d in devices), rack.max_weight_kg),
-               ("power", "W", sum(d.power_w for d in devices), rack.max_power_w))
+            problems.append(
+                LayoutProblem(
+                    "overlap",
+                    other.id,
+                    f"devices '{d.name}' ({d.span}) and '{other.name}' ({other.span}) overlap",
+                )
+            )
+    budgets = (
+        ("weight", "kg", sum(d.weight_kg for d in devices), rack.max_weight_kg),
+        ("power", "W", sum(d.power_w for d in devices), rack.max_power_w),
+    )
     for kind, unit, total, limit in budgets:
         if limit is not None and total > limit + 1e-9:
-            problems.append(LayoutProblem(
-                kind, None, f"total {kind} {_fmt(round(total, 2))} {unit} exceeds the budget "
-                            f"of rack '{rack.name}' ({_fmt(limit)} {unit})"))
+            problems.append(
+                LayoutProblem(
+                    kind,
+                    None,
+                    f"total {kind} {_fmt(round(total, 2))} {unit} exceeds the budget "
+                    f"of rack '{rack.name}' ({_fmt(limit)} {unit})",
+                )
+            )
     return problems
 
 

@@ -45,12 +45,16 @@ WidthIn = Literal[RACK_WIDTHS]  # type: ignore[valid-type]
 # Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
 # formatting characters (which make "evil\u202egnp.exe" show as "evilexe.png"). Regex
 # class text, shared with the published JSON Schema patterns.
-UNSAFE_CHARS = (r"\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029"
-                r"\u202a-\u202e\u2066-\u2069")
+UNSAFE_CHARS = (
+    r"\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029"
+    r"\u202a-\u202e\u2066-\u2069"
+)
 _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 # The whitespace trimmed around names (Unicode White_Space, as pydantic trimmed it).
-_WS_CHARS = (r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
-             r"\u3000")
+_WS_CHARS = (
+    r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+    r"\u3000"
+)
 _WS = "".join(c for c in map(chr, range(0x3001)) if re.fullmatch(f"[{_WS_CHARS}]", c))
 
 
@@ -61,8 +65,9 @@ def _strip(value: str) -> str:
 def _single_line(value: str) -> str:
     # They would break exports, logs and SVG labels, or disguise what a name says.
     if _UNSAFE.search(value):
-        raise ValueError("must not contain control characters or bidirectional formatting "
-                         "characters")
+        raise ValueError(
+            "must not contain control characters or bidirectional formatting characters"
+        )
     return value
 
 
@@ -96,15 +101,24 @@ URL_PATTERN = f"^[{_WS_CHARS}]*(?:https?://{_VISIBLE}*)?[{_WS_CHARS}]*$"
 
 def _text(max_length: int, pattern: str, *checks) -> Any:
     """A trimmed single-line text of at most ``max_length`` characters (as sent)."""
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_strip),
-                     AfterValidator(_single_line), *map(AfterValidator, checks),
-                     Field(json_schema_extra={"pattern": pattern})]
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length),
+        AfterValidator(_strip),
+        AfterValidator(_single_line),
+        *map(AfterValidator, checks),
+        Field(json_schema_extra={"pattern": pattern}),
+    ]
 
 
 Name = _text(100, NAME_PATTERN, _not_empty)
 ShortText = _text(200, TEXT_PATTERN)
-Notes = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_no_nul),
-                  Field(json_schema_extra={"pattern": r"^[^\u0000]*$"})]
+Notes = Annotated[
+    str,
+    StringConstraints(max_length=5000),
+    AfterValidator(_no_nul),
+    Field(json_schema_extra={"pattern": r"^[^\u0000]*$"}),
+]
 SerialNumber = _text(100, TEXT_PATTERN)
 Url = _text(500, URL_PATTERN, _http_url)
 MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
@@ -173,8 +187,9 @@ class DeviceFields(Strict):
     access_frequency: Access = "monthly"
     notes: Notes = ""
     serial_number: SerialNumber = ""
-    management_url: Annotated[Url, Field(description=(
-        "the device's own admin page (http:// or https://)"))] = ""
+    management_url: Annotated[
+        Url, Field(description=("the device's own admin page (http:// or https://)"))
+    ] = ""
 
 
 class DeviceIn(DeviceFields):
@@ -216,17 +231,34 @@ class WeightsIn(Strict):
 
 class OptimizeIn(Strict):
     weights: WeightsIn = WeightsIn()
-    add_device_ids: Annotated[list[Id], Field(max_length=200, description=(
-        "unplaced devices to place in this rack as well"))] = []
+    add_device_ids: Annotated[
+        list[Id],
+        Field(max_length=200, description=("unplaced devices to place in this rack as well")),
+    ] = []
     time_limit_ms: Annotated[int, Field(ge=1, le=10_000)] = 1000
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1, description=(
-        "the same seed and input give the same layout"))] = 0
-    apply: Annotated[bool, Field(description=(
-        "false: only propose; true: save the layout, unless the rack changed meanwhile"))] = False
-    layout_version: Annotated[str | None, Field(max_length=64, description=(
-        "with apply: save only if the rack still has this layout (from a proposal)"))] = None
-    include_svg: Annotated[bool, Field(description=(
-        "add the proposed elevation as an SVG document"))] = False
+    seed: Annotated[
+        int, Field(ge=0, le=2**31 - 1, description=("the same seed and input give the same layout"))
+    ] = 0
+    apply: Annotated[
+        bool,
+        Field(
+            description=(
+                "false: only propose; true: save the layout, unless the rack changed meanwhile"
+            )
+        ),
+    ] = False
+    layout_version: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description=(
+                "with apply: save only if the rack still has this layout (from a proposal)"
+            ),
+        ),
+    ] = None
+    include_svg: Annotated[
+        bool, Field(description=("add the proposed elevation as an SVG document"))
+    ] = False
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OptimizeIn:
@@ -238,8 +270,9 @@ class OptimizeIn(Strict):
 # -- the inventory document of GET /api/export and POST /api/import -------------
 # References are by name, not id, so a document moves between databases.
 
-LogoUrl = Annotated[str, StringConstraints(
-    pattern=r"^/uploads/logos/[0-9a-f]{64}\.(png|jpg|webp)$")]
+LogoUrl = Annotated[
+    str, StringConstraints(pattern=r"^/uploads/logos/[0-9a-f]{64}\.(png|jpg|webp)$")
+]
 
 
 class BrandDoc(BrandIn):
@@ -283,6 +316,7 @@ class InventoryDoc(Strict):
 # response against these models (same keys, valid values), so the OpenAPI document
 # describes what the API really answers.
 
+
 class Out(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
@@ -303,8 +337,9 @@ class Utilization(Out):
 
 
 class Rack(RackIn):
-    model_config = ConfigDict(strict=False, extra="ignore",
-                              json_schema_serialization_defaults_required=True)
+    model_config = ConfigDict(
+        strict=False, extra="ignore", json_schema_serialization_defaults_required=True
+    )
     id: int
 
 
@@ -315,8 +350,14 @@ class RackSummary(Rack):
 
 
 # The brand's logo as the API serves it, on brands and on the devices of their types.
-BrandLogo = Annotated[str | None, Field(description=(
-    "the brand's logo, /uploads/logos/<sha256>.<ext>; null when the brand has none"))]
+BrandLogo = Annotated[
+    str | None,
+    Field(
+        description=(
+            "the brand's logo, /uploads/logos/<sha256>.<ext>; null when the brand has none"
+        )
+    ),
+]
 
 
 class RackDevice(Out):
@@ -351,8 +392,9 @@ class RackDetail(Rack):
 
 
 class Device(DeviceFields):
-    model_config = ConfigDict(strict=False, extra="ignore",
-                              json_schema_serialization_defaults_required=True)
+    model_config = ConfigDict(
+        strict=False, extra="ignore", json_schema_serialization_defaults_required=True
+    )
     id: int
     device_type_id: int
     brand_id: int
@@ -371,10 +413,18 @@ class BomReport(Out):
     rack: str
     width_in: int
     lines: list[BomLine]
-    totals: Annotated[list[BomTotal], Field(description=(
-        "per cable type and stock length (null: custom lengths): cables and metres"))]
-    excluded: Annotated[list[BomExcluded], Field(description=(
-        "connections that leave the rack or have an unplaced end"))]
+    totals: Annotated[
+        list[BomTotal],
+        Field(
+            description=(
+                "per cable type and stock length (null: custom lengths): cables and metres"
+            )
+        ),
+    ]
+    excluded: Annotated[
+        list[BomExcluded],
+        Field(description=("connections that leave the rack or have an unplaced end")),
+    ]
     stock_lengths_m: dict[str, list[float]]
 
 
@@ -564,13 +614,18 @@ def _username(value: str) -> str:
     # in account names.
     value = _strip(value)
     if not (value.isascii() and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]+", value)):
-        raise ValueError("use 2 to 64 letters, digits and . _ @ - (starting with a letter or "
-                         "digit)")
+        raise ValueError(
+            "use 2 to 64 letters, digits and . _ @ - (starting with a letter or digit)"
+        )
     return value.lower()
 
 
-Username = Annotated[str, StringConstraints(max_length=64), AfterValidator(_username),
-                     Field(json_schema_extra={"pattern": USERNAME_PATTERN})]
+Username = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_username),
+    Field(json_schema_extra={"pattern": USERNAME_PATTERN}),
+]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=1024)]
 
 
@@ -603,8 +658,10 @@ def parse(model: type[BaseModel], data: Any) -> Any:
 
 
 # The lists of an inventory document, validated a chunk of items at a time.
-_DOC_LISTS = {name: TypeAdapter(InventoryDoc.model_fields[name].annotation)
-              for name in ("brands", "device_types", "racks", "devices", "connections")}
+_DOC_LISTS = {
+    name: TypeAdapter(InventoryDoc.model_fields[name].annotation)
+    for name in ("brands", "device_types", "racks", "devices", "connections")
+}
 _CHUNK = 100
 
 
@@ -629,7 +686,7 @@ def parse_inventory(data: Any) -> InventoryDoc:
                 problems.stopped = True
                 raise problems.failure()
             try:
-                out += _DOC_LISTS[name].validate_python(items[start:start + _CHUNK])
+                out += _DOC_LISTS[name].validate_python(items[start : start + _CHUNK])
             except ValidationError as exc:
                 if len(problems.listed) < MAX_LISTED:
                     problems.extend(_problem(e, (name, start)) for e in exc.errors())

@@ -35,8 +35,10 @@ RETRY_PAUSE_S = 0.25
 # Runs of a unit of work whose rows other transactions keep changing under it, before
 # the request answers 409: one change racing another (two clicks) needs two.
 ISOLATION_ATTEMPTS = 3
-_CONFLICT = ("the change conflicts with existing data (a duplicate name, or a record "
-             "that was changed meanwhile): ")
+_CONFLICT = (
+    "the change conflicts with existing data (a duplicate name, or a record "
+    "that was changed meanwhile): "
+)
 
 
 def call(fn, db, *args, **kwargs):
@@ -72,9 +74,11 @@ def call(fn, db, *args, **kwargs):
             # Raised before the COMMIT (at a flush): nothing of the unit was saved.
             if isolation_attempt < ISOLATION_ATTEMPTS and not commit_sent():
                 isolation_attempt += 1
-                log.info("a row changed under %s; running it again on the fresh data",
-                         operation, extra={"operation": operation,
-                                           "error": exc.__class__.__name__})
+                log.info(
+                    "a row changed under %s; running it again on the fresh data",
+                    operation,
+                    extra={"operation": operation, "error": exc.__class__.__name__},
+                )
                 continue
             raise Conflict(_CONFLICT + exc.__class__.__name__) from None
         except (TransactionIntegrityError, IntegrityError) as exc:
@@ -88,11 +92,14 @@ def call(fn, db, *args, **kwargs):
             if attempt == 1 and not maybe_committed:
                 attempt += 1
                 DB_RETRIES.labels(operation).inc()
-                log.warning("no database connection in %s; running it once more on a fresh "
-                            "connection", operation,
-                            extra={"operation": operation, "error": reason})
+                log.warning(
+                    "no database connection in %s; running it once more on a fresh connection",
+                    operation,
+                    extra={"operation": operation, "error": reason},
+                )
                 time.sleep(RETRY_PAUSE_S)
                 continue
             DB_UNAVAILABLE.labels(operation).inc()
-            raise DatabaseUnavailable(operation, "read" if reads else "write",
-                                      maybe_committed, reason) from exc
+            raise DatabaseUnavailable(
+                operation, "read" if reads else "write", maybe_committed, reason
+            ) from exc

@@ -17,14 +17,23 @@ def brand_dict(b) -> dict:
 
 def device_type_dict(t) -> dict:
     return {
-        "id": t.id, "brand_id": t.brand.id, "brand": t.brand.name, "model": t.model,
-        "category": t.category, "u_height": t.u_height, "width_in": t.width_in,
-        "depth_mm": t.depth_mm, "weight_kg": t.weight_kg, "power_w": t.power_w,
-        "airflow": t.airflow, "port_count": t.port_count,
+        "id": t.id,
+        "brand_id": t.brand.id,
+        "brand": t.brand.name,
+        "model": t.model,
+        "category": t.category,
+        "u_height": t.u_height,
+        "width_in": t.width_in,
+        "depth_mm": t.depth_mm,
+        "weight_kg": t.weight_kg,
+        "power_w": t.power_w,
+        "airflow": t.airflow,
+        "port_count": t.port_count,
     }
 
 
 # -- brands -------------------------------------------------------------------
+
 
 @read_only
 def list_brands(db, limit: int, offset: int, q: str | None = None) -> dict:
@@ -63,8 +72,10 @@ def delete_brand(db, brand_id: int) -> None:
     brand = get_or_404(db.Brand, brand_id, "brand")
     used = brand.device_types.count()
     if used:
-        raise Conflict(f"brand '{brand.name}' is still used by {used} device type(s); "
-                       "delete or reassign them first")
+        raise Conflict(
+            f"brand '{brand.name}' is still used by {used} device type(s); "
+            "delete or reassign them first"
+        )
     logo = brand.logo
     brand.delete()
     logos.release(db, logo)
@@ -89,17 +100,25 @@ def brand_exists(db, brand_id: int) -> bool:
 
 # -- device types -------------------------------------------------------------
 
+
 def _ensure_unique_model(db, brand, model: str, exclude_id: int | None = None) -> None:
     key = model.lower()
     clash = db.DeviceType.select(
-        lambda t: t.brand == brand and t.model.lower() == key and t.id != exclude_id).first()
+        lambda t: t.brand == brand and t.model.lower() == key and t.id != exclude_id
+    ).first()
     if clash is not None:
         raise Conflict(f"brand '{brand.name}' already has a model named '{clash.model}'")
 
 
 @read_only
-def list_device_types(db, limit: int, offset: int, q: str | None = None,
-                      brand_id: int | None = None, category: str | None = None) -> dict:
+def list_device_types(
+    db,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    brand_id: int | None = None,
+    category: str | None = None,
+) -> dict:
     DeviceType = db.DeviceType
     query = DeviceType.select()
     if brand_id is not None:
@@ -108,8 +127,7 @@ def list_device_types(db, limit: int, offset: int, q: str | None = None,
         query = query.filter(lambda t: t.category == category)
     if q:
         needle = q.lower()
-        query = query.filter(
-            lambda t: needle in t.model.lower() or needle in t.brand.name.lower())
+        query = query.filter(lambda t: needle in t.model.lower() or needle in t.brand.name.lower())
     query = query.prefetch(DeviceType.brand).order_by(lambda t: (t.brand.name, t.model, t.id))
     return page(query, limit, offset, device_type_dict)
 
@@ -129,8 +147,14 @@ def create_device_type(db, data: DeviceTypeIn) -> dict:
     return device_type_dict(device_type)
 
 
-_TYPE_FIELDS = {"outside": "u_height", "overlap": "u_height", "width": "width_in",
-                "depth": "depth_mm", "weight": "weight_kg", "power": "power_w"}
+_TYPE_FIELDS = {
+    "outside": "u_height",
+    "overlap": "u_height",
+    "width": "width_in",
+    "depth": "depth_mm",
+    "weight": "weight_kg",
+    "power": "power_w",
+}
 
 
 @db_session

@@ -25,7 +25,7 @@ def get_or_422(entity, ident: int, kind: str, field: str):
 
 def page(query, limit: int, offset: int, to_dict: Callable) -> dict:
     return {
-        "items": [to_dict(x) for x in query[offset:offset + limit]],
+        "items": [to_dict(x) for x in query[offset : offset + limit]],
         "total": query.count(),
         "limit": limit,
         "offset": offset,
@@ -41,23 +41,38 @@ def ensure_unique_name(entity, name: str, kind: str, exclude_id: int | None = No
 
 
 def rack_info(rack) -> RackInfo:
-    return RackInfo(name=rack.name, u_height=rack.u_height, width_in=rack.width_in,
-                    depth_mm=rack.depth_mm, max_weight_kg=rack.max_weight_kg,
-                    max_power_w=rack.max_power_w)
+    return RackInfo(
+        name=rack.name,
+        u_height=rack.u_height,
+        width_in=rack.width_in,
+        depth_mm=rack.depth_mm,
+        max_weight_kg=rack.max_weight_kg,
+        max_power_w=rack.max_power_w,
+    )
 
 
 def placed(device) -> Placed:
     t = device.device_type
-    return Placed(id=device.id, name=device.name, position_u=device.position_u,
-                  u_height=t.u_height, width_in=t.width_in, depth_mm=t.depth_mm,
-                  weight_kg=t.weight_kg, power_w=t.power_w)
+    return Placed(
+        id=device.id,
+        name=device.name,
+        position_u=device.position_u,
+        u_height=t.u_height,
+        width_in=t.width_in,
+        depth_mm=t.depth_mm,
+        weight_kg=t.weight_kg,
+        power_w=t.power_w,
+    )
 
 
 def rack_devices(db, rack) -> list:
     """The devices placed in ``rack``, with their types and brands, in one query."""
     Device, DeviceType = db.Device, db.DeviceType
-    return Device.select(lambda d: d.rack == rack).order_by(
-        lambda d: (d.position_u, d.id)).prefetch(Device.device_type, DeviceType.brand)[:]
+    return (
+        Device.select(lambda d: d.rack == rack)
+        .order_by(lambda d: (d.position_u, d.id))
+        .prefetch(Device.device_type, DeviceType.brand)[:]
+    )
 
 
 def check_rack(db, rack, fields: Mapping[str, str]) -> None:

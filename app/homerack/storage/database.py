@@ -22,8 +22,10 @@ _COMPAT_DDL = """CREATE TABLE IF NOT EXISTS homerack_migration_compat (
     migration_id VARCHAR(255) PRIMARY KEY,
     kind VARCHAR(16) NOT NULL CHECK (kind IN ('expand', 'contract'))
 )"""
-_COMPAT_UPSERT = ("INSERT INTO homerack_migration_compat (migration_id, kind) VALUES (:id, :kind) "
-                  "ON CONFLICT (migration_id) DO UPDATE SET kind = excluded.kind")
+_COMPAT_UPSERT = (
+    "INSERT INTO homerack_migration_compat (migration_id, kind) VALUES (:id, :kind) "
+    "ON CONFLICT (migration_id) DO UPDATE SET kind = excluded.kind"
+)
 _COMPAT_SELECT = "SELECT migration_id, kind FROM homerack_migration_compat"
 
 log = logging.getLogger("homerack.schema")
@@ -42,9 +44,11 @@ class IncompatibleSchema(SchemaError):
 
 def incompatible_message(status: SchemaStatus) -> str:
     names = ", ".join(status.incompatible)
-    return (f"the database has migrations this release cannot run on: {names} (applied by "
-            "a newer release and not recorded as expand-only); roll forward to that release, "
-            f"or restore a backup taken before {status.incompatible[0]}")
+    return (
+        f"the database has migrations this release cannot run on: {names} (applied by "
+        "a newer release and not recorded as expand-only); roll forward to that release, "
+        f"or restore a backup taken before {status.incompatible[0]}"
+    )
 
 
 def define_entities(db: Database) -> None:
@@ -97,8 +101,8 @@ def define_entities(db: Database) -> None:
         locked = Required(bool, default=False)
         access_frequency = Required(str, 16)
         notes = Optional(str)
-        serial_number = Optional(str, 100)    # 0002
-        management_url = Optional(str, 500)   # 0002
+        serial_number = Optional(str, 100)  # 0002
+        management_url = Optional(str, 500)  # 0002
         connections_a = Set("Connection", reverse="device_a", cascade_delete=True)
         connections_b = Set("Connection", reverse="device_b", cascade_delete=True)
 
@@ -162,7 +166,8 @@ def open_database(url: str) -> Database:
     if pending:
         raise SchemaError(
             "the database schema is out of date (pending migrations: "
-            f"{', '.join(pending)}); run `homerack db upgrade` first")
+            f"{', '.join(pending)}); run `homerack db upgrade` first"
+        )
     try:
         db.generate_mapping(create_tables=False, check_tables=True)
     except Exception as exc:
@@ -190,8 +195,7 @@ def schema_status(db: Database) -> SchemaStatus:
     if not _has_table(db, "_yoyo_migration"):
         return classify(shipped_migrations(), (), {}, has_schema=False)
     applied = db.select("SELECT migration_id FROM _yoyo_migration")
-    kinds = (dict(db.select(_COMPAT_SELECT))
-             if _has_table(db, COMPAT_TABLE) else {})
+    kinds = dict(db.select(_COMPAT_SELECT)) if _has_table(db, COMPAT_TABLE) else {}
     return classify(shipped_migrations(), applied, kinds)
 
 
@@ -204,23 +208,28 @@ def pending_migrations(db: Database) -> list[str]:
     run on the database at all: no schema, or ahead by a migration not expand-only."""
     status = schema_status(db)
     if not status.has_schema:
-        raise SchemaError("the database has no HomeRack schema (no migrations table); "
-                          "run `homerack db upgrade` first")
+        raise SchemaError(
+            "the database has no HomeRack schema (no migrations table); "
+            "run `homerack db upgrade` first"
+        )
     if status.incompatible:
         raise IncompatibleSchema(incompatible_message(status))
     if status.ahead and status.ahead not in _warned_ahead:
         # Normal during a rolling update or after a rollback; worth one line, not one per
         # readiness probe.
         _warned_ahead.add(status.ahead)
-        log.warning("the database is ahead of this release by %s (expand-only, compatible); "
-                    "running on it", ", ".join(status.ahead), extra={"ahead": status.ahead})
+        log.warning(
+            "the database is ahead of this release by %s (expand-only, compatible); running on it",
+            ", ".join(status.ahead),
+            extra={"ahead": status.ahead},
+        )
     return list(status.pending)
 
 
 def _yoyo_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "postgres":
-        return "postgresql" + url[len("postgres"):]
+        return "postgresql" + url[len("postgres") :]
     return url
 
 
@@ -245,10 +254,15 @@ def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
     with backend.lock():
         backend.ensure_internal_schema_updated()
         with backend.transaction():
-            applied = [row[0] for row in
-                       backend.execute("SELECT migration_id FROM _yoyo_migration").fetchall()]
-            recorded = (dict(backend.execute(_COMPAT_SELECT)
-                             .fetchall()) if COMPAT_TABLE in backend.list_tables() else {})
+            applied = [
+                row[0]
+                for row in backend.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
+            ]
+            recorded = (
+                dict(backend.execute(_COMPAT_SELECT).fetchall())
+                if COMPAT_TABLE in backend.list_tables()
+                else {}
+            )
         status = classify(kinds, applied, recorded)
         if status.incompatible:
             raise IncompatibleSchema(incompatible_message(status))

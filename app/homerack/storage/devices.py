@@ -9,33 +9,62 @@ from ..domain.schemas import ConnectionIn, DeviceIn, merge
 from .common import check_rack, ensure_unique_name, get_or_404, get_or_422, page
 from .connection import read_only
 
-_DEVICE_FIELDS = {"outside": "position_u", "overlap": "position_u", "width": "device_type_id",
-                  "depth": "device_type_id", "weight": "rack_id", "power": "rack_id"}
+_DEVICE_FIELDS = {
+    "outside": "position_u",
+    "overlap": "position_u",
+    "width": "device_type_id",
+    "depth": "device_type_id",
+    "weight": "rack_id",
+    "power": "rack_id",
+}
 
 
 def device_dict(d) -> dict:
     t = d.device_type
     return {
-        "id": d.id, "name": d.name, "device_type_id": t.id, "brand_id": t.brand.id,
-        "brand": t.brand.name, "logo_url": t.brand.logo or None, "model": t.model,
-        "category": t.category, "u_height": t.u_height,
-        "rack_id": d.rack.id if d.rack else None, "position_u": d.position_u,
-        "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
-        "serial_number": d.serial_number, "management_url": d.management_url,
+        "id": d.id,
+        "name": d.name,
+        "device_type_id": t.id,
+        "brand_id": t.brand.id,
+        "brand": t.brand.name,
+        "logo_url": t.brand.logo or None,
+        "model": t.model,
+        "category": t.category,
+        "u_height": t.u_height,
+        "rack_id": d.rack.id if d.rack else None,
+        "position_u": d.position_u,
+        "locked": d.locked,
+        "access_frequency": d.access_frequency,
+        "notes": d.notes,
+        "serial_number": d.serial_number,
+        "management_url": d.management_url,
     }
 
 
 def _device_input(d) -> dict:
-    return {"name": d.name, "device_type_id": d.device_type.id,
-            "rack_id": d.rack.id if d.rack else None, "position_u": d.position_u,
-            "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
-            "serial_number": d.serial_number, "management_url": d.management_url}
+    return {
+        "name": d.name,
+        "device_type_id": d.device_type.id,
+        "rack_id": d.rack.id if d.rack else None,
+        "position_u": d.position_u,
+        "locked": d.locked,
+        "access_frequency": d.access_frequency,
+        "notes": d.notes,
+        "serial_number": d.serial_number,
+        "management_url": d.management_url,
+    }
 
 
 @read_only
-def list_devices(db, limit: int, offset: int, q: str | None = None,
-                 rack_id: int | None = None, device_type_id: int | None = None,
-                 placed: bool | None = None) -> dict:
+def list_devices(
+    db,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    rack_id: int | None = None,
+    device_type_id: int | None = None,
+    placed: bool | None = None,
+) -> dict:
     Device, DeviceType = db.Device, db.DeviceType
     query = Device.select()
     if q:
@@ -49,8 +78,7 @@ def list_devices(db, limit: int, offset: int, q: str | None = None,
         query = query.filter(lambda d: d.rack is not None)
     elif placed is False:
         query = query.filter(lambda d: d.rack is None)
-    query = query.prefetch(Device.device_type, DeviceType.brand).order_by(
-        lambda d: (d.name, d.id))
+    query = query.prefetch(Device.device_type, DeviceType.brand).order_by(lambda d: (d.name, d.id))
     return page(query, limit, offset, device_dict)
 
 
@@ -62,21 +90,24 @@ def get_device(db, device_id: int) -> dict:
 def _store_device(db, device, data: DeviceIn):
     """Create (device None) or update a device from validated input, then check its rack."""
     values = data.model_dump()
-    device_type = get_or_422(db.DeviceType, values.pop("device_type_id"), "device type",
-                             "device_type_id")
+    device_type = get_or_422(
+        db.DeviceType, values.pop("device_type_id"), "device type", "device_type_id"
+    )
     rack_id = values.pop("rack_id")
     if (rack_id is None) != (data.position_u is None):
         field = "position_u" if rack_id is not None else "rack_id"
-        raise ValidationFailed.one(field, "rack_id and position_u go together: set both to "
-                                          "place the device, or both to null to unplace it")
+        raise ValidationFailed.one(
+            field,
+            "rack_id and position_u go together: set both to "
+            "place the device, or both to null to unplace it",
+        )
     # Lock the target rack so two concurrent placements cannot both pass the overlap check.
     rack = None
     if rack_id is not None:
         rack = db.Rack.get_for_update(id=rack_id)
         if rack is None:
             raise ValidationFailed.one("rack_id", f"rack {rack_id} does not exist")
-    ensure_unique_name(db.Device, data.name, "device",
-                       exclude_id=device.id if device else None)
+    ensure_unique_name(db.Device, data.name, "device", exclude_id=device.id if device else None)
     if device is None:
         device = db.Device(device_type=device_type, rack=rack, **values)
     else:
@@ -106,30 +137,49 @@ def delete_device(db, device_id: int) -> None:
 
 # -- connections --------------------------------------------------------------
 
+
 def connection_dict(c) -> dict:
     return {
-        "id": c.id, "device_a_id": c.device_a.id, "device_a": c.device_a.name,
-        "device_b_id": c.device_b.id, "device_b": c.device_b.name,
-        "cable_type": c.cable_type, "count": c.count, "label": c.label, "notes": c.notes,
+        "id": c.id,
+        "device_a_id": c.device_a.id,
+        "device_a": c.device_a.name,
+        "device_b_id": c.device_b.id,
+        "device_b": c.device_b.name,
+        "cable_type": c.cable_type,
+        "count": c.count,
+        "label": c.label,
+        "notes": c.notes,
     }
 
 
 def _connection_input(c) -> dict:
-    return {"device_a_id": c.device_a.id, "device_b_id": c.device_b.id,
-            "cable_type": c.cable_type, "count": c.count, "label": c.label, "notes": c.notes}
+    return {
+        "device_a_id": c.device_a.id,
+        "device_b_id": c.device_b.id,
+        "cable_type": c.cable_type,
+        "count": c.count,
+        "label": c.label,
+        "notes": c.notes,
+    }
 
 
 @read_only
-def list_connections(db, limit: int, offset: int, device_id: int | None = None,
-                     rack_id: int | None = None, cable_type: str | None = None) -> dict:
+def list_connections(
+    db,
+    limit: int,
+    offset: int,
+    device_id: int | None = None,
+    rack_id: int | None = None,
+    cable_type: str | None = None,
+) -> dict:
     Connection = db.Connection
     query = Connection.select()
     if device_id is not None:
-        query = query.filter(
-            lambda c: c.device_a.id == device_id or c.device_b.id == device_id)
+        query = query.filter(lambda c: c.device_a.id == device_id or c.device_b.id == device_id)
     if rack_id is not None:
         query = query.filter(
-            lambda c: c.device_a.rack.id == rack_id or c.device_b.rack.id == rack_id)
+            lambda c: c.device_a.rack.id == rack_id or c.device_b.rack.id == rack_id
+        )
     if cable_type:
         query = query.filter(lambda c: c.cable_type == cable_type)
     query = query.prefetch(Connection.device_a, Connection.device_b).order_by(lambda c: c.id)
@@ -163,8 +213,9 @@ def create_connection(db, data: ConnectionIn) -> dict:
 @db_session
 def update_connection(db, connection_id: int, patch: dict) -> dict:
     connection = get_or_404(db.Connection, connection_id, "connection")
-    return _store_connection(db, connection,
-                             merge(ConnectionIn, _connection_input(connection), patch))
+    return _store_connection(
+        db, connection, merge(ConnectionIn, _connection_input(connection), patch)
+    )
 
 
 @db_session

@@ -26,7 +26,8 @@ _UPSERT = (
     "INSERT INTO logo (name, media_type, size, data, created_at) "
     "VALUES ($name, $media_type, $size, $data, $created_at) "
     # A no-op update, so that the row is locked whether it was new or not.
-    "ON CONFLICT (name) DO UPDATE SET name = excluded.name")
+    "ON CONFLICT (name) DO UPDATE SET name = excluded.name"
+)
 
 
 def _now() -> str:
@@ -36,8 +37,16 @@ def _now() -> str:
 
 def keep(db, name: str, data: bytes) -> str:
     """Store a logo unless it is there (inside the caller's unit of work); returns its URL."""
-    db.execute(_UPSERT, {"name": name, "media_type": media_type(name), "size": len(data),
-                         "data": data, "created_at": _now()})
+    db.execute(
+        _UPSERT,
+        {
+            "name": name,
+            "media_type": media_type(name),
+            "size": len(data),
+            "data": data,
+            "created_at": _now(),
+        },
+    )
     return URL_PREFIX + name
 
 

@@ -23,14 +23,33 @@ def rack_dict(r) -> dict:
     return {"id": r.id, **{f: getattr(r, f) for f in _RACK_FIELDS}}
 
 
-_DETAIL_KEYS = ("id", "name", "position_u", "top_u", "locked", "access_frequency", "notes",
-                "device_type_id", "brand_id", "brand", "logo_url", "model", "category",
-                "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
+_DETAIL_KEYS = (
+    "id",
+    "name",
+    "position_u",
+    "top_u",
+    "locked",
+    "access_frequency",
+    "notes",
+    "device_type_id",
+    "brand_id",
+    "brand",
+    "logo_url",
+    "model",
+    "category",
+    "u_height",
+    "width_in",
+    "depth_mm",
+    "weight_kg",
+    "power_w",
+    "airflow",
+)
 
 
 @read_only
-def list_racks(db, limit: int, offset: int, q: str | None = None,
-               location: str | None = None) -> dict:
+def list_racks(
+    db, limit: int, offset: int, q: str | None = None, location: str | None = None
+) -> dict:
     query = db.Rack.select()
     if q:
         needle = q.lower()
@@ -48,19 +67,46 @@ def _add_utilization(db, items: list[dict]) -> None:
     held: dict[int, list[Placed]] = {r["id"]: [] for r in items}
     if held:
         ids = list(held)
-        rows = select((d.rack.id, d.id, d.name, d.position_u, d.device_type.u_height,
-                       d.device_type.width_in, d.device_type.depth_mm,
-                       d.device_type.weight_kg, d.device_type.power_w)
-                      for d in db.Device if d.rack.id in ids)
+        rows = select(
+            (
+                d.rack.id,
+                d.id,
+                d.name,
+                d.position_u,
+                d.device_type.u_height,
+                d.device_type.width_in,
+                d.device_type.depth_mm,
+                d.device_type.weight_kg,
+                d.device_type.power_w,
+            )
+            for d in db.Device
+            if d.rack.id in ids
+        )
         for rack_id, ident, name, position_u, u_height, width_in, depth_mm, kg, watts in rows:
-            held[rack_id].append(Placed(id=ident, name=name, position_u=position_u,
-                                        u_height=u_height, width_in=width_in,
-                                        depth_mm=depth_mm, weight_kg=kg, power_w=watts))
+            held[rack_id].append(
+                Placed(
+                    id=ident,
+                    name=name,
+                    position_u=position_u,
+                    u_height=u_height,
+                    width_in=width_in,
+                    depth_mm=depth_mm,
+                    weight_kg=kg,
+                    power_w=watts,
+                )
+            )
     for r in items:
         r["utilization"] = utilization(
-            RackInfo(name=r["name"], u_height=r["u_height"], width_in=r["width_in"],
-                     depth_mm=r["depth_mm"], max_weight_kg=r["max_weight_kg"],
-                     max_power_w=r["max_power_w"]), held[r["id"]])
+            RackInfo(
+                name=r["name"],
+                u_height=r["u_height"],
+                width_in=r["width_in"],
+                depth_mm=r["depth_mm"],
+                max_weight_kg=r["max_weight_kg"],
+                max_power_w=r["max_power_w"],
+            ),
+            held[r["id"]],
+        )
 
 
 # The hottest read: one joined query, rows straight to dicts. Materialising 40 devices
@@ -73,9 +119,26 @@ FROM device d JOIN device_type t ON t.id = d.device_type_id JOIN brand b ON b.id
 WHERE d.rack_id = $rack_id
 ORDER BY d.position_u DESC, d.id DESC
 """
-_ROW_FIELDS = ("id", "name", "position_u", "locked", "access_frequency", "notes",
-               "device_type_id", "brand_id", "brand", "logo_url", "model", "category",
-               "u_height", "width_in", "depth_mm", "weight_kg", "power_w", "airflow")
+_ROW_FIELDS = (
+    "id",
+    "name",
+    "position_u",
+    "locked",
+    "access_frequency",
+    "notes",
+    "device_type_id",
+    "brand_id",
+    "brand",
+    "logo_url",
+    "model",
+    "category",
+    "u_height",
+    "width_in",
+    "depth_mm",
+    "weight_kg",
+    "power_w",
+    "airflow",
+)
 
 
 @read_only
@@ -92,10 +155,22 @@ def get_rack(db, rack_id: int) -> dict:
     return {
         **rack_dict(rack),
         "devices": [{k: d[k] for k in _DETAIL_KEYS} for d in devices],
-        "utilization": utilization(rack_info(rack), [
-            Placed(id=d["id"], name=d["name"], position_u=d["position_u"],
-                   u_height=d["u_height"], width_in=d["width_in"], depth_mm=d["depth_mm"],
-                   weight_kg=d["weight_kg"], power_w=d["power_w"]) for d in devices]),
+        "utilization": utilization(
+            rack_info(rack),
+            [
+                Placed(
+                    id=d["id"],
+                    name=d["name"],
+                    position_u=d["position_u"],
+                    u_height=d["u_height"],
+                    width_in=d["width_in"],
+                    depth_mm=d["depth_mm"],
+                    weight_kg=d["weight_kg"],
+                    power_w=d["power_w"],
+                )
+                for d in devices
+            ],
+        ),
     }
 
 
@@ -107,8 +182,14 @@ def create_rack(db, data: RackIn) -> dict:
     return rack_dict(rack)
 
 
-_RACK_PROBLEM_FIELDS = {"outside": "u_height", "overlap": "u_height", "width": "width_in",
-                        "depth": "depth_mm", "weight": "max_weight_kg", "power": "max_power_w"}
+_RACK_PROBLEM_FIELDS = {
+    "outside": "u_height",
+    "overlap": "u_height",
+    "width": "width_in",
+    "depth": "depth_mm",
+    "weight": "max_weight_kg",
+    "power": "max_power_w",
+}
 
 
 @db_session
@@ -127,6 +208,7 @@ def delete_rack(db, rack_id: int) -> None:
     rack = get_or_404(db.Rack, rack_id, "rack")
     held = rack.devices.count()
     if held:
-        raise Conflict(f"rack '{rack.name}' still holds {held} device(s); move or unplace "
-                       "them first")
+        raise Conflict(
+            f"rack '{rack.name}' still holds {held} device(s); move or unplace them first"
+        )
     rack.delete()

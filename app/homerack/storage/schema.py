@@ -28,11 +28,11 @@ AHEAD_INCOMPATIBLE = "ahead-incompatible"
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    head: str | None                  # the newest migration this release ships
-    pending: tuple[str, ...] = ()     # shipped, not applied
-    ahead: tuple[str, ...] = ()       # applied, not shipped (a newer release's)
+    head: str | None  # the newest migration this release ships
+    pending: tuple[str, ...] = ()  # shipped, not applied
+    ahead: tuple[str, ...] = ()  # applied, not shipped (a newer release's)
     incompatible: tuple[str, ...] = ()  # the part of ``ahead`` old code cannot run on
-    has_schema: bool = True           # False: not even yoyo's table exists
+    has_schema: bool = True  # False: not even yoyo's table exists
 
     @property
     def state(self) -> str:
@@ -45,12 +45,22 @@ class SchemaStatus:
         return AHEAD_COMPATIBLE if self.ahead else CURRENT
 
     def as_dict(self) -> dict:
-        return {"state": self.state, "pending": list(self.pending), "ahead": list(self.ahead),
-                "incompatible": list(self.incompatible), "head": self.head}
+        return {
+            "state": self.state,
+            "pending": list(self.pending),
+            "ahead": list(self.ahead),
+            "incompatible": list(self.incompatible),
+            "head": self.head,
+        }
 
 
-def classify(shipped: Iterable[str], applied: Iterable[str],
-             kinds: Mapping[str, str], *, has_schema: bool = True) -> SchemaStatus:
+def classify(
+    shipped: Iterable[str],
+    applied: Iterable[str],
+    kinds: Mapping[str, str],
+    *,
+    has_schema: bool = True,
+) -> SchemaStatus:
     """The status of a database with ``applied`` migrations and ``kinds`` recorded."""
     shipped, applied = sorted(shipped), set(applied)
     ahead = tuple(sorted(applied - set(shipped)))
@@ -59,7 +69,8 @@ def classify(shipped: Iterable[str], applied: Iterable[str],
         pending=tuple(m for m in shipped if m not in applied),
         ahead=ahead,
         incompatible=tuple(m for m in ahead if kinds.get(m) != EXPAND),
-        has_schema=has_schema)
+        has_schema=has_schema,
+    )
 
 
 def declared_kind(module, migration_id: str) -> str:
@@ -67,6 +78,8 @@ def declared_kind(module, migration_id: str) -> str:
     it declares none. A misspelt kind is an error, not a silent contract."""
     kind = getattr(module, "__homerack_compat__", CONTRACT)
     if kind not in KINDS:
-        raise ValueError(f"migration {migration_id}: __homerack_compat__ must be one of "
-                         f"{', '.join(KINDS)}, not {kind!r}")
+        raise ValueError(
+            f"migration {migration_id}: __homerack_compat__ must be one of "
+            f"{', '.join(KINDS)}, not {kind!r}"
+        )
     return kind

@@ -19,34 +19,70 @@ from .racks import rack_dict
 def export_inventory(db) -> dict:
     DeviceType, Device, Connection = db.DeviceType, db.Device, db.Connection
     types = DeviceType.select().prefetch(DeviceType.brand).order_by(lambda t: t.id)[:]
-    devices = Device.select().prefetch(Device.device_type, DeviceType.brand,
-                                       Device.rack).order_by(lambda d: d.id)[:]
-    connections = Connection.select().prefetch(Connection.device_a,
-                                               Connection.device_b).order_by(lambda c: c.id)[:]
+    devices = (
+        Device.select()
+        .prefetch(Device.device_type, DeviceType.brand, Device.rack)
+        .order_by(lambda d: d.id)[:]
+    )
+    connections = (
+        Connection.select()
+        .prefetch(Connection.device_a, Connection.device_b)
+        .order_by(lambda c: c.id)[:]
+    )
     return {
         "format": "homerack-inventory",
         "version": INVENTORY_VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "homerack_version": __version__,
-        "brands": [{"name": b.name, "website": b.website, "logo_url": b.logo or None}
-                   for b in db.Brand.select().order_by(lambda b: b.id)],
+        "brands": [
+            {"name": b.name, "website": b.website, "logo_url": b.logo or None}
+            for b in db.Brand.select().order_by(lambda b: b.id)
+        ],
         "device_types": [
-            {"brand": t.brand.name, "model": t.model, "category": t.category,
-             "u_height": t.u_height, "width_in": t.width_in, "depth_mm": t.depth_mm,
-             "weight_kg": t.weight_kg, "power_w": t.power_w, "airflow": t.airflow,
-             "port_count": t.port_count} for t in types],
-        "racks": [{k: v for k, v in rack_dict(r).items() if k != "id"}
-                  for r in db.Rack.select().order_by(lambda r: r.id)],
+            {
+                "brand": t.brand.name,
+                "model": t.model,
+                "category": t.category,
+                "u_height": t.u_height,
+                "width_in": t.width_in,
+                "depth_mm": t.depth_mm,
+                "weight_kg": t.weight_kg,
+                "power_w": t.power_w,
+                "airflow": t.airflow,
+                "port_count": t.port_count,
+            }
+            for t in types
+        ],
+        "racks": [
+            {k: v for k, v in rack_dict(r).items() if k != "id"}
+            for r in db.Rack.select().order_by(lambda r: r.id)
+        ],
         "devices": [
-            {"name": d.name, "brand": d.device_type.brand.name, "model": d.device_type.model,
-             "rack": d.rack.name if d.rack else None, "position_u": d.position_u,
-             "locked": d.locked, "access_frequency": d.access_frequency, "notes": d.notes,
-             "serial_number": d.serial_number, "management_url": d.management_url}
-            for d in devices],
+            {
+                "name": d.name,
+                "brand": d.device_type.brand.name,
+                "model": d.device_type.model,
+                "rack": d.rack.name if d.rack else None,
+                "position_u": d.position_u,
+                "locked": d.locked,
+                "access_frequency": d.access_frequency,
+                "notes": d.notes,
+                "serial_number": d.serial_number,
+                "management_url": d.management_url,
+            }
+            for d in devices
+        ],
         "connections": [
-            {"device_a": c.device_a.name, "device_b": c.device_b.name,
-             "cable_type": c.cable_type, "count": c.count, "label": c.label, "notes": c.notes}
-            for c in connections],
+            {
+                "device_a": c.device_a.name,
+                "device_b": c.device_b.name,
+                "cable_type": c.cable_type,
+                "count": c.count,
+                "label": c.label,
+                "notes": c.notes,
+            }
+            for c in connections
+        ],
     }
 
 
@@ -89,32 +125,48 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
     brands, types, racks, devices = (_Index(problems) for _ in range(4))
     if not replace:
         brands.items = {b.name.lower(): b for b in db.Brand.select()}
-        types.items = {(t.brand.name.lower(), t.model.lower()): t
-                       for t in db.DeviceType.select().prefetch(db.DeviceType.brand)}
+        types.items = {
+            (t.brand.name.lower(), t.model.lower()): t
+            for t in db.DeviceType.select().prefetch(db.DeviceType.brand)
+        }
         racks.items = {r.name.lower(): r for r in db.Rack.select()}
         devices.items = {d.name.lower(): d for d in db.Device.select()}
     touched: dict = {}  # racks whose layout changed -> where to report its problems
 
     for i, b in enumerate(doc.brands):
-        brands.add(b.name.lower(), lambda b=b: db.Brand(name=b.name, website=b.website,
-                                                        logo=b.logo_url or ""),
-                   f"brands[{i}].name", f"brand name '{b.name}'")
+        brands.add(
+            b.name.lower(),
+            lambda b=b: db.Brand(name=b.name, website=b.website, logo=b.logo_url or ""),
+            f"brands[{i}].name",
+            f"brand name '{b.name}'",
+        )
     for i, t in enumerate(doc.device_types):
         brand = brands.find(t.brand.lower(), f"device_types[{i}].brand", f"brand '{t.brand}'")
         if brand is not None:
-            types.add((t.brand.lower(), t.model.lower()),
-                      lambda t=t, brand=brand: db.DeviceType(
-                          brand=brand, **t.model_dump(exclude={"brand"})),
-                      f"device_types[{i}].model", f"model '{t.brand} {t.model}'")
+            types.add(
+                (t.brand.lower(), t.model.lower()),
+                lambda t=t, brand=brand: db.DeviceType(
+                    brand=brand, **t.model_dump(exclude={"brand"})
+                ),
+                f"device_types[{i}].model",
+                f"model '{t.brand} {t.model}'",
+            )
     for i, r in enumerate(doc.racks):
-        rack = racks.add(r.name.lower(), lambda r=r: db.Rack(**r.model_dump()),
-                         f"racks[{i}].name", f"rack name '{r.name}'")
+        rack = racks.add(
+            r.name.lower(),
+            lambda r=r: db.Rack(**r.model_dump()),
+            f"racks[{i}].name",
+            f"rack name '{r.name}'",
+        )
         if rack is not None:
             touched[rack] = f"racks[{i}]"
     for i, d in enumerate(doc.devices):
         path = f"devices[{i}]"
-        device_type = types.find((d.brand.lower(), d.model.lower()), f"{path}.model",
-                                 f"device type '{d.brand} {d.model}'")
+        device_type = types.find(
+            (d.brand.lower(), d.model.lower()),
+            f"{path}.model",
+            f"device type '{d.brand} {d.model}'",
+        )
         rack = None
         if d.rack is not None:
             rack = racks.find(d.rack.lower(), f"{path}.rack", f"rack '{d.rack}'")
@@ -124,8 +176,14 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
             problems.append(Problem(f"{path}.position_u", "rack and position_u go together"))
         elif device_type is not None and (rack is not None or d.rack is None):
             values = d.model_dump(exclude={"brand", "model", "rack"})
-            devices.add(d.name.lower(), lambda values=values, t=device_type, r=rack: db.Device(
-                device_type=t, rack=r, **values), f"{path}.name", f"device name '{d.name}'")
+            devices.add(
+                d.name.lower(),
+                lambda values=values, t=device_type, r=rack: db.Device(
+                    device_type=t, rack=r, **values
+                ),
+                f"{path}.name",
+                f"device name '{d.name}'",
+            )
     count = 0
     for i, c in enumerate(doc.connections):
         path = f"connections[{i}]"
@@ -134,20 +192,23 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
         if a is not None and a is b:
             problems.append(Problem(f"{path}.device_b", "a cable needs two different devices"))
         elif a is not None and b is not None:
-            db.Connection(device_a=a, device_b=b,
-                          **c.model_dump(exclude={"device_a", "device_b"}))
+            db.Connection(device_a=a, device_b=b, **c.model_dump(exclude={"device_a", "device_b"}))
             count += 1
     if problems:
         raise problems.failure()
     db.flush()  # names were checked unique above, so this only assigns ids
     for rack, where in touched.items():
         in_rack = [placed(d) for d in rack_devices(db, rack)]
-        problems.extend(Problem(where, p.reason)
-                        for p in layout_problems(rack_info(rack), in_rack))
+        problems.extend(Problem(where, p.reason) for p in layout_problems(rack_info(rack), in_rack))
     if problems:
         raise problems.failure()
     # A replacing import keeps every stored logo, even those no brand names any more: an
     # export carries only the logos' URLs, so putting an earlier export back must find
     # them. (A URL the document names that is not stored here answers 404 until uploaded.)
-    return {"brands": len(doc.brands), "device_types": len(doc.device_types),
-            "racks": len(doc.racks), "devices": len(doc.devices), "connections": count}
+    return {
+        "brands": len(doc.brands),
+        "device_types": len(doc.device_types),
+        "racks": len(doc.racks),
+        "devices": len(doc.devices),
+        "connections": count,
+    }

@@ -35,8 +35,7 @@ def authenticate(db, username: str, password: str) -> tuple[dict, int] | None:
 def token_state(db, user_id: int) -> security.TokenState | None:
     """What a token of ``user_id`` is checked against; None if the user is gone."""
     user = db.User.get(id=user_id)
-    return None if user is None else security.TokenState(user.token_epoch, user.role,
-                                                         user.active)
+    return None if user is None else security.TokenState(user.token_epoch, user.role, user.active)
 
 
 @read_only
@@ -56,8 +55,12 @@ def get_user(db, user_id: int) -> dict:
 def create_user(db, data: UserIn) -> dict:
     if db.User.exists(username=data.username):
         raise Conflict(f"a user named '{data.username}' already exists")
-    user = db.User(username=data.username, password_hash=security.hash_password(data.password),
-                   role=data.role, active=data.active)
+    user = db.User(
+        username=data.username,
+        password_hash=security.hash_password(data.password),
+        role=data.role,
+        active=data.active,
+    )
     db.flush()
     return user_dict(user)
 
@@ -67,8 +70,12 @@ def _lock_admins(db) -> list[int]:
     in id order, by every user change: two transactions that each demote one of the
     last two admins then run one after the other, and the second sees the first's
     commit (locking only the target let both pass and left no admin)."""
-    return [u.id for u in db.User.select(lambda u: u.role == "admin" and u.active)
-            .order_by(lambda u: u.id).for_update()]
+    return [
+        u.id
+        for u in db.User.select(lambda u: u.role == "admin" and u.active)
+        .order_by(lambda u: u.id)
+        .for_update()
+    ]
 
 
 def _last_admin(admins: list[int], user) -> bool:
@@ -81,8 +88,10 @@ def update_user(db, user_id: int, patch: dict) -> dict:
     user = get_or_404(db.User, user_id, "user", for_update=True)
     data = parse(UserPatch, patch)
     if (data.role not in (None, "admin") or data.active is False) and _last_admin(admins, user):
-        raise ValidationFailed.one("role" if data.role else "active",
-                                   "this is the last active admin; promote another user first")
+        raise ValidationFailed.one(
+            "role" if data.role else "active",
+            "this is the last active admin; promote another user first",
+        )
     revoke = False
     if data.password is not None:
         user.password_hash = security.hash_password(data.password)

@@ -12,12 +12,15 @@ Prints one JSON object: requests per upstream, retried or failed answers, and pe
 requests that reached it while it was drained (old server after "start", new server before
 "ready") and those the other hosts served meanwhile.
 """
+
 import json
 import re
 import sys
 
-LINE = re.compile(r' (?P<status>\d{3}) \d+ .* request_time=(?P<rt>[\d.]+) upstream=(?P<up>.*?) '
-                  r'upstream_status=(?P<ust>.*?) upstream_time=.*? msec=(?P<msec>[\d.]+)$')
+LINE = re.compile(
+    r" (?P<status>\d{3}) \d+ .* request_time=(?P<rt>[\d.]+) upstream=(?P<up>.*?) "
+    r"upstream_status=(?P<ust>.*?) upstream_time=.*? msec=(?P<msec>[\d.]+)$"
+)
 
 
 def main(path: str, since: float, windows: list[dict]) -> dict:
@@ -28,8 +31,15 @@ def main(path: str, since: float, windows: list[dict]) -> dict:
             if not m or float(m["msec"]) < since or m["up"] == "-":
                 continue
             end = float(m["msec"])
-            requests.append({"start": end - float(m["rt"]), "end": end, "up": m["up"],
-                             "tried": set(m["up"].split(", ")), "status": m["status"]})
+            requests.append(
+                {
+                    "start": end - float(m["rt"]),
+                    "end": end,
+                    "up": m["up"],
+                    "tried": set(m["up"].split(", ")),
+                    "status": m["status"],
+                }
+            )
     by_upstream: dict[str, int] = {}
     for r in requests:
         by_upstream[r["up"]] = by_upstream.get(r["up"], 0) + 1
@@ -40,14 +50,18 @@ def main(path: str, since: float, windows: list[dict]) -> dict:
             "drained_seconds": round(w["ready"] - w["start"], 3),
             # Sent to the old instance after its host was drained and the new one began
             # starting, or to the new instance before it was ready: both must be none.
-            "to_old_while_drained": sum(1 for r in requests
-                                        if w["old"] in r["tried"] and r["start"] > w["start"]),
-            "to_new_before_ready": sum(1 for r in requests
-                                       if w["new"] in r["tried"] and r["start"] < w["ready"]),
+            "to_old_while_drained": sum(
+                1 for r in requests if w["old"] in r["tried"] and r["start"] > w["start"]
+            ),
+            "to_new_before_ready": sum(
+                1 for r in requests if w["new"] in r["tried"] and r["start"] < w["ready"]
+            ),
             # The other hosts carried the load meanwhile.
             "served_by_others_meanwhile": sum(
-                1 for r in requests if not r["tried"] & mine
-                and w["start"] <= r["start"] and r["end"] <= w["ready"]),
+                1
+                for r in requests
+                if not r["tried"] & mine and w["start"] <= r["start"] and r["end"] <= w["ready"]
+            ),
         }
     return {
         "requests": len(requests),

@@ -60,17 +60,22 @@ def sha256(path: Path) -> str:
 
 
 def psql(sql: str) -> list[str]:
-    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                          "-d", DATABASE, "-c", sql],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", DATABASE, "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [line for line in out.splitlines() if line]
 
 
 def row_counts() -> dict[str, int]:
     # Exact counts of every table in one static query: PostgreSQL quotes the names (%I).
-    rows = psql("SELECT tablename, (xpath('/row/n/text()', query_to_xml(format("
-                "'SELECT count(*) AS n FROM public.%I', tablename), false, true, '')))[1]::text "
-                "FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    rows = psql(
+        "SELECT tablename, (xpath('/row/n/text()', query_to_xml(format("
+        "'SELECT count(*) AS n FROM public.%I', tablename), false, true, '')))[1]::text "
+        "FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    )
     return {name: int(n) for name, n in (line.split("|") for line in rows)}
 
 
@@ -98,25 +103,35 @@ def check(set_dir: Path, manifest: dict) -> None:
     present = {str(p.relative_to(set_dir)): p for p in files_of(set_dir)}
     if set(listed) != set(present):
         missing, extra = set(listed) - set(present), set(present) - set(listed)
-        raise BackupError(f"{set_dir.name}: files differ from the manifest "
-                          f"(missing {sorted(missing)}, not listed {sorted(extra)})")
+        raise BackupError(
+            f"{set_dir.name}: files differ from the manifest "
+            f"(missing {sorted(missing)}, not listed {sorted(extra)})"
+        )
     for name, meta in listed.items():
         if sha256(present[name]) != meta["sha256"]:
             raise BackupError(f"{set_dir.name}: {name} does not match its sha256")
-    listing = subprocess.run(["pg_restore", "--list", str(set_dir / "database.dump")],
-                             capture_output=True, text=True)
+    listing = subprocess.run(
+        ["pg_restore", "--list", str(set_dir / "database.dump")], capture_output=True, text=True
+    )
     if listing.returncode != 0 or "TABLE DATA" not in listing.stdout:
-        raise BackupError(f"{set_dir.name}: pg_restore cannot read database.dump: "
-                          f"{listing.stderr.strip() or 'no table data in the dump'}")
+        raise BackupError(
+            f"{set_dir.name}: pg_restore cannot read database.dump: "
+            f"{listing.stderr.strip() or 'no table data in the dump'}"
+        )
 
 
 def sets() -> list[Path]:
     """Complete sets, newest first."""
     if not BACKUP_DIR.is_dir():
         return []
-    return sorted((p for p in BACKUP_DIR.iterdir()
-                   if p.is_dir() and SET_NAME.match(p.name)
-                   and (p / "manifest.json").is_file()), reverse=True)
+    return sorted(
+        (
+            p
+            for p in BACKUP_DIR.iterdir()
+            if p.is_dir() and SET_NAME.match(p.name) and (p / "manifest.json").is_file()
+        ),
+        reverse=True,
+    )
 
 
 def manifest_of(set_dir: Path) -> dict:
@@ -131,7 +146,7 @@ def size_of(manifest: dict) -> int:
 
 
 def set_time(set_dir: Path) -> dt.datetime:
-    return dt.datetime.strptime(set_dir.name[len(PREFIX):], STAMP).replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(set_dir.name[len(PREFIX) :], STAMP).replace(tzinfo=dt.UTC)
 
 
 def locked() -> int:
@@ -154,12 +169,25 @@ def run(_args) -> None:
     work = Path(tempfile.mkdtemp(prefix=INCOMPLETE, dir=BACKUP_DIR))
     try:
         dump = work / "database.dump"
-        subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                        "--lock-wait-timeout=60s", f"--file={dump}", DATABASE],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                "--lock-wait-timeout=60s",
+                f"--file={dump}",
+                DATABASE,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         counts, applied = row_counts(), schema()
-        log(f"dumped database {DATABASE}: {sum(counts.values())} rows in {len(counts)} tables "
-            f"({counts.get('logo', 0)} logos)")
+        log(
+            f"dumped database {DATABASE}: {sum(counts.values())} rows in {len(counts)} tables "
+            f"({counts.get('logo', 0)} logos)"
+        )
         manifest = {
             "format": 2,  # 1 also listed "uploads", the logo files copied into uploads/
             "name": name,
@@ -169,8 +197,10 @@ def run(_args) -> None:
             "release": release(),
             "schema": applied,
             "rows": counts,
-            "files": {str(p.relative_to(work)): {"sha256": sha256(p), "bytes": p.stat().st_size}
-                      for p in files_of(work)},
+            "files": {
+                str(p.relative_to(work)): {"sha256": sha256(p), "bytes": p.stat().st_size}
+                for p in files_of(work)
+            },
         }
         manifest["duration_seconds"] = round(time.monotonic() - started, 3)
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -182,8 +212,10 @@ def run(_args) -> None:
         raise
     finally:
         os.close(lock)
-    log(f"backup {name} complete: {size_of(manifest)} bytes, {manifest['duration_seconds']} s, "
-        f"release {manifest['release']}, schema {applied[-1] if applied else 'empty'}")
+    log(
+        f"backup {name} complete: {size_of(manifest)} bytes, {manifest['duration_seconds']} s, "
+        f"release {manifest['release']}, schema {applied[-1] if applied else 'empty'}"
+    )
     prune(_args)
 
 
@@ -207,9 +239,11 @@ def list_sets(_args) -> None:
     for s in sets():
         m = manifest_of(s)
         age = now - set_time(s)
-        print(f"{s.name}  {age.days}d{age.seconds // 3600:02d}h  {size_of(m):>12} bytes  "
-              f"release {m['release']}  rows {sum(m['rows'].values())}  "
-              f"logos {m['rows'].get('logo', m.get('uploads', 0))}")
+        print(
+            f"{s.name}  {age.days}d{age.seconds // 3600:02d}h  {size_of(m):>12} bytes  "
+            f"release {m['release']}  rows {sum(m['rows'].values())}  "
+            f"logos {m['rows'].get('logo', m.get('uploads', 0))}"
+        )
 
 
 def verify(args) -> None:
@@ -223,8 +257,10 @@ def verify(args) -> None:
     if not (target / "manifest.json").is_file():
         raise BackupError(f"{target}: not a backup set (no manifest.json)")
     check(target, manifest_of(target))
-    print(f"{target.name}: OK ({len(manifest_of(target)['files'])} files match the manifest, "
-          "the dump reads back)")
+    print(
+        f"{target.name}: OK ({len(manifest_of(target)['files'])} files match the manifest, "
+        "the dump reads back)"
+    )
 
 
 def metrics(args) -> None:
@@ -243,16 +279,23 @@ def metrics(args) -> None:
     if complete:
         m = manifest_of(complete[0])
         for metric, value, text in [
-            ("last_success_timestamp_seconds", int(set_time(complete[0]).timestamp()),
-             "Time of the newest complete backup set."),
-            ("last_size_bytes", size_of(m),
-             "Size of the newest complete backup set."),
-            ("last_duration_seconds", m.get("duration_seconds", 0),
-             "Duration of the run that wrote the newest set."),
+            (
+                "last_success_timestamp_seconds",
+                int(set_time(complete[0]).timestamp()),
+                "Time of the newest complete backup set.",
+            ),
+            ("last_size_bytes", size_of(m), "Size of the newest complete backup set."),
+            (
+                "last_duration_seconds",
+                m.get("duration_seconds", 0),
+                "Duration of the run that wrote the newest set.",
+            ),
         ]:
-            lines += [f"# HELP homerack_backup_{metric} {text}",
-                      f"# TYPE homerack_backup_{metric} gauge",
-                      f"homerack_backup_{metric} {value}"]
+            lines += [
+                f"# HELP homerack_backup_{metric} {text}",
+                f"# TYPE homerack_backup_{metric} gauge",
+                f"homerack_backup_{metric} {value}",
+            ]
     if TEXTFILE_DIR is None or not TEXTFILE_DIR.is_dir():
         return  # no node exporter here (the role creates the directory when there is one)
     tmp = TEXTFILE_DIR / ".homerack_backup.prom.tmp"
@@ -262,8 +305,11 @@ def metrics(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="homerack-backup", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="homerack-backup",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="take a backup set now").set_defaults(func=run)
     sub.add_parser("list", help="list the sets, newest first").set_defaults(func=list_sets)
@@ -281,8 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:
-        print(f"error: {exc.cmd[0]} failed (exit {exc.returncode}): "
-              f"{(exc.stderr or '').strip()}", file=sys.stderr)
+        print(
+            f"error: {exc.cmd[0]} failed (exit {exc.returncode}): {(exc.stderr or '').strip()}",
+            file=sys.stderr,
+        )
         return 1
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -48,7 +48,8 @@ while todo:
     for line in metadata[name].get_all("Requires-Dist") or []:
         req = Requirement(line)
         wanted = req.marker is None or any(
-            req.marker.evaluate({**env, "extra": extra}) for extra in ("", *extras))
+            req.marker.evaluate({**env, "extra": extra}) for extra in ("", *extras)
+        )
         if not wanted:
             continue
         dep = canonicalize_name(req.name)

@@ -29,8 +29,12 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 def unit_state(unit: str) -> tuple[str, int]:
-    out = subprocess.run(["systemctl", "show", "--property=ActiveState,NRestarts", unit],
-                         capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(
+        ["systemctl", "show", "--property=ActiveState,NRestarts", unit],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     return props.get("ActiveState", "unknown"), int(props.get("NRestarts") or 0)
 

@@ -12,8 +12,12 @@ __depends__ = {"0001_initial"}
 __homerack_compat__ = "expand"
 
 steps = [
-    step("ALTER TABLE device ADD COLUMN serial_number VARCHAR(100) NOT NULL DEFAULT ''",
-         "ALTER TABLE device DROP COLUMN serial_number"),
-    step("ALTER TABLE device ADD COLUMN management_url VARCHAR(500) NOT NULL DEFAULT ''",
-         "ALTER TABLE device DROP COLUMN management_url"),
+    step(
+        "ALTER TABLE device ADD COLUMN serial_number VARCHAR(100) NOT NULL DEFAULT ''",
+        "ALTER TABLE device DROP COLUMN serial_number",
+    ),
+    step(
+        "ALTER TABLE device ADD COLUMN management_url VARCHAR(500) NOT NULL DEFAULT ''",
+        "ALTER TABLE device DROP COLUMN management_url",
+    ),
 ]

@@ -12,6 +12,8 @@ __depends__ = {"0002_device_serial_and_url"}
 __homerack_compat__ = "expand"
 
 steps = [
-    step("ALTER TABLE app_user ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0",
-         "ALTER TABLE app_user DROP COLUMN token_epoch"),
+    step(
+        "ALTER TABLE app_user ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE app_user DROP COLUMN token_epoch",
+    ),
 ]
