@@ -50,7 +50,8 @@ alerts:
 	bash scripts/promtool.sh check rules roles/prometheus/files/homerack-alerts.yml
 	bash scripts/promtool.sh test rules tests/prometheus/homerack-alerts.test.yml
 
-## site.yml in Molecule: the single-host shape on Debian 12 and 13, the cluster shape on Debian 12, with timings.
+## Molecule, with timings: site.yml in the single-host shape on Debian 12 and 13 and the cluster
+## shape on Debian 12, then every role alone on Debian 12 (two at a time; MOLECULE_JOBS).
 molecule: venv
 	bash scripts/molecule.sh
 
