@@ -9,6 +9,7 @@ import time
 import falcon
 
 from ..domain import bom, optimizer
+from ..domain.choices import OBJECTIVE_TERMS
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, Proposal, parse
@@ -32,7 +33,7 @@ def _score(s: optimizer.Score | None) -> dict | None:
     return {
         "score": round(s.score, 6),
         "cost": round(s.cost, 6),
-        "terms": {t: round(getattr(s, t), 6) for t in ("cable", "weight", "thermal", "access")},
+        "terms": {t: round(getattr(s, t), 6) for t in OBJECTIVE_TERMS},
     }
 
 

@@ -28,7 +28,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-UNIT_MM = 44.45
+from .choices import CABLE_TYPES, UNIT_MM
+
 SLACK = 0.20
 HORIZONTAL_MM_PER_END: dict[int, float] = {10: 150.0, 19: 300.0, 23: 350.0}
 
@@ -44,7 +45,6 @@ STOCK_LENGTHS_M: dict[str, tuple[float, ...]] = {
     "usb": (0.5, 1.0, 2.0, 3.0),
     "other": (0.5, 1.0, 2.0, 3.0, 5.0),
 }
-CABLE_TYPES = tuple(STOCK_LENGTHS_M)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
-UNIT_MM = 44.45
+from .choices import UNIT_MM
+
 PANEL_MM = {10: 254.0, 19: 482.6, 23: 584.2}
 PX_PER_MM = 0.45  # 1U = 20 px
 UNIT_PX = UNIT_MM * PX_PER_MM

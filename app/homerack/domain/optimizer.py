@@ -39,6 +39,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from .choices import ACCESS_WEIGHTS, DEFAULT_WEIGHTS
+
 __all__ = [
     "ACCESS_WEIGHTS",
     "DeviceSpec",
@@ -52,8 +54,6 @@ __all__ = [
     "evaluate",
     "optimize",
 ]
-
-ACCESS_WEIGHTS: dict[str, float] = {"daily": 1.0, "weekly": 0.5, "monthly": 0.2, "rarely": 0.0}
 
 _EPS = 1e-12
 # Whole-rack exact DP is attempted when its estimated number of transitions is at most
@@ -130,10 +130,10 @@ class Link:
 
 @dataclass(frozen=True)
 class Weights:
-    cable: float = 0.4
-    weight: float = 0.3
-    thermal: float = 0.2
-    access: float = 0.1
+    cable: float = DEFAULT_WEIGHTS["cable"]
+    weight: float = DEFAULT_WEIGHTS["weight"]
+    thermal: float = DEFAULT_WEIGHTS["thermal"]
+    access: float = DEFAULT_WEIGHTS["access"]
 
     def __post_init__(self) -> None:
         values = self.as_dict()
