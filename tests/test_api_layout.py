@@ -29,9 +29,9 @@ async def positions(api, rack_id) -> dict[str, int]:
 
 def recompute(body, lab_types) -> optimizer.Score:
     """The proposed score, recomputed from the formulas with the returned positions."""
-    rack = optimizer.RackSpec(u_height=12, max_weight_kg=100, max_power_w=1000)
+    rack = optimizer.Rack(name="lab", u_height=12, max_weight_kg=100, max_power_w=1000)
     devices = [
-        optimizer.DeviceSpec(
+        optimizer.Device(
             id=p["device_id"],
             name=p["name"],
             u_height=lab_types[p["name"]]["u_height"],
