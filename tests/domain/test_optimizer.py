@@ -188,6 +188,7 @@ COMMON = settings(
 # ------------------------------------------------------------------ property tests
 
 
+@pytest.mark.slow
 @COMMON
 @given(instances())
 def test_result_is_valid_scored_and_never_worse(inst):
@@ -214,6 +215,7 @@ def test_result_is_valid_scored_and_never_worse(inst):
 HEURISTIC_ONLY = Settings(dp_transitions_per_ms=0)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=100,
     deadline=None,
@@ -330,6 +332,7 @@ def test_cable_lower_bound_on_a_star():
     assert res.proof.lower_bound == pytest.approx(9 / (6 * 39))
 
 
+@pytest.mark.slow
 def test_incremental_costs_match_full_recomputation(monkeypatch):
     """White-box: after every accepted move the running cost equals a full recomputation."""
     original = LocalSearch.apply
