@@ -32,6 +32,14 @@ test: venv services lint ansible-lint alerts pytest molecule
 pytest: venv services
 	$(BIN)/pytest
 
+## The pure domain tests (tests/domain) in seconds, with no service: no PostgreSQL, no Redis,
+## and not the fixtures of tests/conftest.py. `make unit PYTEST_ARGS='-m "not slow"'` also
+## skips the slow property tests.
+.PHONY: unit
+unit: venv
+	env -u HOMERACK_TEST_POSTGRES -u HOMERACK_TEST_REDIS \
+		$(BIN)/pytest tests/domain --confcutdir=tests/domain $(PYTEST_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

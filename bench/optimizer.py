@@ -15,14 +15,16 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from homerack.domain.optimizer import (
-    DeviceSpec,
+    Device,
     Link,
-    RackSpec,
+    Rack,
+    Settings,
     Weights,
     evaluate,
     optimize,
@@ -54,11 +56,11 @@ FAMILIES = [  # (label, rack units, devices, cables)
 def instance(H: int, n: int, cables: int, seed: int):
     rng = random.Random(seed * 7919 + H * 31 + n)
     weights = [t[5] for t in TEMPLATES]
-    devices: list[DeviceSpec] = []
+    devices: list[Device] = []
     for i in range(n):
         cat, hs, (w0, w1), (p0, p1), acc, _ = rng.choices(TEMPLATES, weights)[0]
         devices.append(
-            DeviceSpec(
+            Device(
                 id=i + 1,
                 name=f"{cat}-{i + 1}",
                 u_height=rng.choice(hs),
@@ -72,7 +74,7 @@ def instance(H: int, n: int, cables: int, seed: int):
     # keep the rack at most ~85 % full: shrink the tallest devices first
     while sum(d.u_height for d in devices) > int(H * 0.85):
         k = max(range(n), key=lambda i: devices[i].u_height)
-        devices[k] = DeviceSpec(**{**devices[k].__dict__, "u_height": devices[k].u_height - 1})
+        devices[k] = replace(devices[k], u_height=devices[k].u_height - 1)
     hubs = [d.id for d in devices if d.category in ("switch", "patch_panel", "router")]
     hubs = hubs or [devices[0].id]
     counts: dict[tuple[int, int], int] = {}
@@ -88,14 +90,14 @@ def instance(H: int, n: int, cables: int, seed: int):
     u = 1
     current = []
     for d in devices:
-        current.append(DeviceSpec(**{**d.__dict__, "position_u": u}))
+        current.append(replace(d, position_u=u))
         u += d.u_height
-    return RackSpec(u_height=H), current, links
+    return Rack(u_height=H), current, links
 
 
 def cpsat(
-    rack: RackSpec,
-    devices: list[DeviceSpec],
+    rack: Rack,
+    devices: list[Device],
     links: list[Link],
     weights: Weights,
     seconds: float,
@@ -173,10 +175,7 @@ def cpsat(
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, None, solver.status_name(status)
-    sol = [
-        DeviceSpec(**{**d.__dict__, "position_u": solver.value(u[i])})
-        for i, d in enumerate(devices)
-    ]
+    sol = [replace(d, position_u=solver.value(u[i])) for i, d in enumerate(devices)]
     best = evaluate(rack, sol, links, weights).cost
     model_cost = solver.objective_value / scale + const
     # the model must agree with evaluate() up to the flooring of the coefficients
@@ -194,17 +193,19 @@ def long_run(rack, devices, links, weights, seconds: float, seeds: int):
 
     More ILS rounds and other seeds; with a long limit the exact DP may also run.
     """
-    from homerack.domain import optimizer as opt
-
-    saved = opt._STALE_ROUNDS
-    opt._STALE_ROUNDS = 200
-    try:
-        runs = [
-            optimize(rack, devices, links, weights, time_limit_ms=int(seconds * 1000), seed=100 + s)
-            for s in range(seeds)
-        ]
-    finally:
-        opt._STALE_ROUNDS = saved
+    patient = Settings(stale_rounds=200)
+    runs = [
+        optimize(
+            rack,
+            devices,
+            links,
+            weights,
+            time_limit_ms=int(seconds * 1000),
+            seed=100 + s,
+            settings=patient,
+        )
+        for s in range(seeds)
+    ]
     return (min(r.score.cost for r in runs), max(r.proof.lower_bound or 0.0 for r in runs))
 
 

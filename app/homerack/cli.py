@@ -27,6 +27,7 @@ import sys
 
 from . import __version__, release
 from .config import ConfigError, load_config
+from .domain.choices import ROLES
 from .domain.errors import Conflict, DomainError
 from .storage.database import IncompatibleSchema, SchemaError
 
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create a user (password from a prompt or stdin)")
     add.add_argument("username")
-    add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    add.add_argument("--role", choices=ROLES, default="viewer")
     add.add_argument(
         "--exists-ok",
         action="store_true",

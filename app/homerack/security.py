@@ -9,7 +9,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
+from .domain.choices import ROLES
+
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 _ALGORITHM = "HS256"
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 # Verified against when the user does not exist, so both paths cost one argon2 run

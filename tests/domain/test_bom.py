@@ -16,19 +16,28 @@ from homerack.domain.bom import (
     FORMULA_START,
     STOCK_LENGTHS_M,
     BomConnection,
-    BomDevice,
     bom_csv,
     cable_bom,
     csv_cell,
     csv_filename,
     horizontal_allowance_mm,
 )
+from homerack.domain.model import Device, Rack
+
+
+def dev(ident: int, name: str, u_height: int, position_u: int | None) -> Device:
+    return Device(id=ident, name=name, u_height=u_height, position_u=position_u)
+
+
+def rack(width_in: int = 19) -> Rack:
+    return Rack(name="r", u_height=48, width_in=width_in)
+
 
 DEVICES = [
-    BomDevice(1, "srv", u_height=2, position_u=1),
-    BomDevice(2, "ups", u_height=2, position_u=3),
-    BomDevice(3, "sw", u_height=1, position_u=10),
-    BomDevice(4, "new-nas", u_height=2, position_u=None),
+    dev(1, "srv", 2, 1),
+    dev(2, "ups", 2, 3),
+    dev(3, "sw", 1, 10),
+    dev(4, "new-nas", 2, None),
 ]
 
 
@@ -44,7 +53,7 @@ def test_hand_checked_rack():
         BomConnection(13, 3, 99, "fiber_os2", b_name="isp-modem"),  # leaves the rack
         BomConnection(14, 3, 4, "cat6a"),  # unplaced end
     ]
-    bom = cable_bom(DEVICES, conns, width_in=19)
+    bom = cable_bom(rack(19), DEVICES, conns)
     by_id = {line.connection_id: line for line in bom.lines}
     assert set(by_id) == {10, 11, 12}
     assert by_id[10].length_mm == pytest.approx(1173.4, abs=0.05)
@@ -65,8 +74,8 @@ def test_hand_checked_rack():
 
 def test_width_changes_the_allowance():
     # 10" rack, adjacent 1U devices: 44.45 + 2 * 150 = 344.45 mm, * 1.2 = 413.34 -> 0.5 m
-    devs = [BomDevice(1, "a", 1, 1), BomDevice(2, "b", 1, 2)]
-    bom = cable_bom(devs, [BomConnection(1, 1, 2, "cat6")], width_in=10)
+    devs = [dev(1, "a", 1, 1), dev(2, "b", 1, 2)]
+    bom = cable_bom(rack(10), devs, [BomConnection(1, 1, 2, "cat6")])
     assert bom.lines[0].length_mm == pytest.approx(413.3, abs=0.05)
     assert bom.lines[0].stock_length_m == 0.5
     assert horizontal_allowance_mm(19) == 300
@@ -76,8 +85,8 @@ def test_width_changes_the_allowance():
 
 def test_too_long_run_is_a_custom_length():
     # U1 - U48 in a 48U 19" rack: 47 * 44.45 = 2089.15 + 600 = 2689.15, * 1.2 = 3226.98 mm
-    devs = [BomDevice(1, "top", 1, 48), BomDevice(2, "bottom", 1, 1)]
-    bom = cable_bom(devs, [BomConnection(5, 1, 2, "usb", count=3)])
+    devs = [dev(1, "top", 1, 48), dev(2, "bottom", 1, 1)]
+    bom = cable_bom(rack(), devs, [BomConnection(5, 1, 2, "usb", count=3)])
     line = bom.lines[0]
     assert line.custom and line.stock_length_m is None
     assert "custom length: 3.23 m" in line.note and "3 m" in line.note
@@ -133,11 +142,12 @@ def test_csv_filename_is_a_safe_slug(name, filename):
 
 def test_csv_has_the_lines_subtotals_and_a_total():
     devs = [
-        BomDevice(1, "=cmd()", 1, 48),
-        BomDevice(2, "@bottom", 1, 1),
-        BomDevice(3, "mid", 1, 24),
+        dev(1, "=cmd()", 1, 48),
+        dev(2, "@bottom", 1, 1),
+        dev(3, "mid", 1, 24),
     ]
     bom = cable_bom(
+        rack(),
         devs,
         [
             BomConnection(5, 1, 2, "usb", count=3, label="+label"),  # too long: custom
@@ -173,8 +183,12 @@ def test_csv_has_the_lines_subtotals_and_a_total():
 
 
 def test_csv_of_an_empty_bom_is_a_header_and_a_zero_total():
-    rows = list(csv.reader(io.StringIO(bom_csv(cable_bom([], [])), newline="")))
+    rows = list(csv.reader(io.StringIO(bom_csv(cable_bom(rack(), [], [])), newline="")))
     assert rows == [list(CSV_COLUMNS), ["total", "", "", "", "", "", "0", "", "", "0", ""]]
+
+
+def test_every_cable_type_has_stock_lengths():
+    assert tuple(STOCK_LENGTHS_M) == CABLE_TYPES
 
 
 def test_validation():
@@ -192,7 +206,7 @@ def test_every_connection_is_listed_once_and_rounded_up(H, data):
     for i in range(n):
         h = data.draw(st.integers(1, min(4, H)))
         pos = data.draw(st.one_of(st.none(), st.integers(1, H - h + 1)))
-        devs.append(BomDevice(i, f"d{i}", h, pos))
+        devs.append(dev(i, f"d{i}", h, pos))
     conns = [
         BomConnection(
             k,
@@ -204,7 +218,7 @@ def test_every_connection_is_listed_once_and_rounded_up(H, data):
         for k in range(data.draw(st.integers(0, 10)))
     ]
     width = data.draw(st.sampled_from([10, 19, 23]))
-    bom = cable_bom(devs, conns, width)
+    bom = cable_bom(rack(width), devs, conns)
     ids = [line.connection_id for line in bom.lines] + [e.connection_id for e in bom.excluded]
     assert sorted(ids) == [c.id for c in conns]
     for line in bom.lines:

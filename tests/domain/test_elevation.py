@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from homerack.domain.choices import CATEGORIES
 from homerack.domain.elevation import CATEGORY_COLOURS, panel_width_px, render_svg
-from homerack.domain.optimizer import DeviceSpec
+from homerack.domain.model import Device, Rack
 
 NS = "{http://www.w3.org/2000/svg}"
 HOSTILE = [
@@ -34,27 +35,28 @@ def unit_labels(root):
     return [t for t in root.iter(f"{NS}text") if t.get("class") == "unit"]
 
 
+def rack(name: str, u_height: int, width_in: int = 19) -> Rack:
+    return Rack(name=name, u_height=u_height, width_in=width_in)
+
+
+def test_every_category_has_a_colour():
+    assert set(CATEGORY_COLOURS) == set(CATEGORIES)
+
+
 def test_basic_rack():
     devices = [
-        {
-            "id": 1,
-            "name": "core-switch",
-            "model": "USW-24",
-            "u_height": 1,
-            "position_u": 10,
-            "category": "switch",
-        },
-        {
-            "id": 2,
-            "name": "nas",
-            "model": "DS920+",
-            "u_height": 2,
-            "position_u": 1,
-            "category": "storage",
-        },
-        {"id": 3, "name": "unplaced", "u_height": 1, "position_u": None},
+        Device(
+            id=1,
+            name="core-switch",
+            model="USW-24",
+            u_height=1,
+            position_u=10,
+            category="switch",
+        ),
+        Device(id=2, name="nas", model="DS920+", u_height=2, position_u=1, category="storage"),
+        Device(id=3, name="unplaced", u_height=1, position_u=None),
     ]
-    svg = render_svg("lab", 12, 19, devices)
+    svg = render_svg(rack("lab", 12), devices)
     root = parse(svg)
     assert len(device_rects(root)) == 2
     labels = unit_labels(root)
@@ -71,16 +73,16 @@ def test_basic_rack():
 
 def test_positions_override_and_out_of_rack_devices_are_skipped():
     devices = [
-        DeviceSpec(1, "a", 1, 1, 1, "daily", position_u=1),
-        DeviceSpec(2, "b", 2, 1, 1, "daily", position_u=None),
-        DeviceSpec(3, "c", 2, 1, 1, "daily", position_u=4),
+        Device(id=1, name="a", u_height=1, position_u=1),
+        Device(id=2, name="b", u_height=2, position_u=None),
+        Device(id=3, name="c", u_height=2, position_u=4),
     ]
-    root = parse(render_svg("r", 4, 19, devices, positions={2: 2, 3: 4}))
+    root = parse(render_svg(rack("r", 4), devices, positions={2: 2, 3: 4}))
     assert len(device_rects(root)) == 2  # c at U4-5 does not fit a 4U rack
 
 
 def test_width_is_proportional():
-    widths = {w: float(parse(render_svg("r", 4, w, [])).get("width")) for w in (10, 19, 23)}
+    widths = {w: float(parse(render_svg(rack("r", 4, w), [])).get("width")) for w in (10, 19, 23)}
     assert widths[10] < widths[19] < widths[23]
     assert panel_width_px(19) / panel_width_px(10) == pytest.approx(482.6 / 254.0)
     assert panel_width_px(23) / panel_width_px(19) == pytest.approx(584.2 / 482.6)
@@ -95,22 +97,22 @@ def test_width_is_proportional():
 def test_hostile_strings_stay_text(strings, width, H):
     rack_name, name, model = strings
     devices = [
-        {
-            "id": i,
-            "name": name,
-            "model": model,
-            "u_height": 1 + i % 2,
-            "position_u": 1 + 3 * i,
-            "category": name,
-        }
+        Device(
+            id=i,
+            name=name,
+            model=model,
+            u_height=1 + i % 2,
+            position_u=1 + 3 * i,
+            category=name,
+        )
         for i in range(H // 3)
     ]
-    svg = render_svg(rack_name, H, width, devices)
+    svg = render_svg(rack(rack_name, H, width), devices)
     root = parse(svg)  # well-formed whatever the input
     assert root.tag == f"{NS}svg"
     assert not any(el.tag.lower().endswith("script") for el in root.iter())
     assert "<script" not in svg
-    expected = sum(1 for d in devices if d["position_u"] + d["u_height"] - 1 <= H)
+    expected = sum(1 for d in devices if d.top_u <= H)
     assert len(device_rects(root)) == expected
     # labels are truncated: no text element carries the 5000-char name
     assert all(len(t.text or "") < 400 for t in root.iter(f"{NS}text"))
@@ -119,10 +121,8 @@ def test_hostile_strings_stay_text(strings, width, H):
 def test_hostile_names_example():
     evil = "<script>alert(\"x\")</script> & 'quotes'"
     svg = render_svg(
-        evil,
-        6,
-        19,
-        [{"id": 1, "name": evil, "model": evil, "u_height": 1, "position_u": 2, "category": "<b>"}],
+        rack(evil, 6),
+        [Device(id=1, name=evil, model=evil, u_height=1, position_u=2, category="<b>")],
     )
     root = parse(svg)
     assert "<script" not in svg

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import CATEGORIES, DeviceType, DeviceTypeIn
+from ..domain.choices import CATEGORIES
+from ..domain.schemas import DeviceType, DeviceTypeIn
 from ..storage import catalog
 from .common import CATALOG_WRITE, Crud, Filter, crud_routes
 

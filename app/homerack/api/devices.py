@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import CABLE_TYPES, Connection, ConnectionIn, Device, DeviceIn
+from ..domain.choices import CABLE_TYPES
+from ..domain.schemas import Connection, ConnectionIn, Device, DeviceIn
 from ..storage import devices
 from .common import RACKS_WRITE, Crud, Filter, crud_routes
 

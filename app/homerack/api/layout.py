@@ -9,6 +9,7 @@ import time
 import falcon
 
 from ..domain import bom, optimizer
+from ..domain.choices import OBJECTIVE_TERMS
 from ..domain.elevation import render_svg
 from ..domain.errors import Problem, ValidationFailed
 from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, Proposal, parse
@@ -32,20 +33,21 @@ def _score(s: optimizer.Score | None) -> dict | None:
     return {
         "score": round(s.score, 6),
         "cost": round(s.cost, 6),
-        "terms": {t: round(getattr(s, t), 6) for t in ("cable", "weight", "thermal", "access")},
+        "terms": {t: round(getattr(s, t), 6) for t in OBJECTIVE_TERMS},
     }
 
 
 def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Weights) -> dict:
     """The response document of an optimizer run (placements listed top first)."""
     placements = []
+    names = {d.id: d.name for d in plan.devices}
     for d in plan.devices:
         new = result.positions[d.id]
         placements.append(
             {
                 "device_id": d.id,
                 "name": d.name,
-                "model": plan.labels[d.id]["model"],
+                "model": d.model,
                 "position_u": new,
                 "top_u": new + d.u_height - 1,
                 "previous_u": d.position_u,
@@ -69,16 +71,12 @@ def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Wei
         },
         "elapsed_ms": round(result.elapsed_ms, 1),
         "explanations": [
-            {"device_id": i, "name": plan.labels[i]["name"], "text": text}
+            {"device_id": i, "name": names[i], "text": text}
             for i, text in sorted(
                 result.explanations.items(), key=lambda kv: -result.positions[kv[0]]
             )
         ],
     }
-
-
-def _svg(rack: dict, positions: dict[int, int] | None = None) -> str:
-    return render_svg(rack["name"], rack["u_height"], rack["width_in"], rack["devices"], positions)
 
 
 def _positions_param(req) -> dict[int, int]:
@@ -198,13 +196,7 @@ class LayoutResource:
             await self.rt.cache.invalidate(*RACKS_WRITE)
             doc["applied"] = True
         if body.include_svg:
-            rack = {
-                "name": plan.rack_name,
-                "u_height": plan.rack.u_height,
-                "width_in": plan.rack.width_in,
-                "devices": list(plan.labels.values()),
-            }
-            doc["elevation_svg"] = _svg(rack, result.positions)
+            doc["elevation_svg"] = render_svg(plan.rack, plan.devices, result.positions)
         resp.media = doc
 
     async def on_get_bom(self, req, resp, id: int) -> None:
@@ -218,10 +210,10 @@ class LayoutResource:
 
     async def on_get_elevation(self, req, resp, id: int) -> None:
         positions = _positions_param(req)
-        rack = await self.rt.run(layout.rack_elevation, id, list(positions))
+        rack, devices = await self.rt.run(layout.rack_elevation, id, list(positions))
         resp.content_type = "image/svg+xml"
         resp.set_header("Content-Security-Policy", _SVG_CSP)
-        resp.text = _svg(rack, positions or None)
+        resp.text = render_svg(rack, devices, positions or None)
 
 
 def routes(rt) -> list[tuple]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..domain.schemas import ROLES, User, UserIn, UserPatch
+from ..domain.choices import ROLES
+from ..domain.schemas import User, UserIn, UserPatch
 from ..storage import users
 from .common import Crud, CrudResource, Filter
 

@@ -28,7 +28,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-UNIT_MM = 44.45
+from .choices import CABLE_TYPES, UNIT_MM
+from .model import Device, Rack
+
 SLACK = 0.20
 HORIZONTAL_MM_PER_END: dict[int, float] = {10: 150.0, 19: 300.0, 23: 350.0}
 
@@ -44,17 +46,6 @@ STOCK_LENGTHS_M: dict[str, tuple[float, ...]] = {
     "usb": (0.5, 1.0, 2.0, 3.0),
     "other": (0.5, 1.0, 2.0, 3.0, 5.0),
 }
-CABLE_TYPES = tuple(STOCK_LENGTHS_M)
-
-
-@dataclass(frozen=True)
-class BomDevice:
-    """A device of the rack; ``position_u`` None means not placed yet."""
-
-    id: int
-    name: str
-    u_height: int
-    position_u: int | None
 
 
 @dataclass(frozen=True)
@@ -151,11 +142,11 @@ def stock_length_m(cable_type: str, length_mm: float) -> float | None:
     return None
 
 
-def cable_bom(
-    devices: Iterable[BomDevice], connections: Iterable[BomConnection], width_in: int = 19
-) -> Bom:
-    """Bill of materials of the connections of one rack."""
-    devs: Mapping[int, BomDevice] = {d.id: d for d in devices}
+def cable_bom(rack: Rack, devices: Iterable[Device], connections: Iterable[BomConnection]) -> Bom:
+    """Bill of materials of the connections of ``rack``; ``devices`` are those in it (and
+    unplaced ones at an end of a connection)."""
+    width_in = rack.width_in
+    devs: Mapping[int | None, Device] = {d.id: d for d in devices}
 
     def name(dev_id: int, given: str | None) -> str:
         if dev_id in devs:

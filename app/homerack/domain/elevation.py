@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 from xml.sax.saxutils import escape
 
-UNIT_MM = 44.45
+from .choices import UNIT_MM
+from .model import Device, Rack, span
+
 PANEL_MM = {10: 254.0, 19: 482.6, 23: 584.2}
 PX_PER_MM = 0.45  # 1U = 20 px
 UNIT_PX = UNIT_MM * PX_PER_MM
@@ -55,32 +56,22 @@ def _text(value: object, limit: int | None = None) -> str:
     return escape(_clean(value, limit), {'"': "&quot;", "'": "&apos;"})
 
 
-def _get(device: Any, key: str, default: Any = None) -> Any:
-    if isinstance(device, Mapping):
-        return device.get(key, default)
-    return getattr(device, key, default)
-
-
 def panel_width_px(width_in: int) -> float:
     mm = PANEL_MM.get(width_in, width_in * 25.4)
     return mm * PX_PER_MM
 
 
 def render_svg(
-    rack_name: str,
-    u_height: int,
-    width_in: int,
-    devices: Iterable[Any],
-    positions: Mapping[int, int] | None = None,
+    rack: Rack, devices: Iterable[Device], positions: Mapping[int, int] | None = None
 ) -> str:
     """Front view of the rack as an SVG document.
 
-    ``devices`` are objects or mappings with ``id``, ``name``, ``u_height`` and
-    optionally ``position_u``, ``model`` and ``category``. ``positions`` (device id ->
-    lowest unit) overrides ``position_u``, e.g. to show an optimizer proposal. Devices
-    without a position, or not entirely inside the rack, are not drawn.
+    ``positions`` (device id -> lowest unit) overrides ``position_u``, e.g. to show an
+    optimizer proposal. Devices without a position, or not entirely inside the rack, are
+    not drawn.
     """
-    H = int(u_height)
+    rack_name, width_in = rack.name, rack.width_in
+    H = rack.u_height
     pw = panel_width_px(width_in)
     width = LABEL_W + pw + 2 * PAD
     height = TITLE_H + H * UNIT_PX + 2 * PAD
@@ -102,19 +93,14 @@ def render_svg(
         f"{_text(rack_name, int((width - 2 * PAD) / 8))}</text>",
     ]
     occupied = [False] * (H + 2)
-    drawn: list[tuple[Any, int, int]] = []
+    drawn: list[tuple[Device, int, int]] = []
     for d in devices:
-        did = _get(d, "id")
-        u = (
-            positions.get(did)
-            if positions is not None and did in positions
-            else _get(d, "position_u")
-        )
-        h = int(_get(d, "u_height", 1) or 1)
+        u = positions[d.id] if positions is not None and d.id in positions else d.position_u
+        h = d.u_height
         if u is None or u < 1 or u + h - 1 > H:
             continue
-        drawn.append((d, int(u), h))
-        for v in range(int(u), int(u) + h):
+        drawn.append((d, u, h))
+        for v in range(u, u + h):
             occupied[v] = True
     # unit numbers and free slots
     for unit in range(1, H + 1):
@@ -132,19 +118,18 @@ def render_svg(
             )
     max_chars = max(int((pw - 12) / CHAR_PX), 4)
     for d, u, h in drawn:
-        cat = str(_get(d, "category", "other") or "other")
+        cat = d.category or "other"
         colour = CATEGORY_COLOURS.get(cat, CATEGORY_COLOURS["other"])
         y = y_of(u + h - 1)
         bh = h * UNIT_PX
-        raw_name = _clean(_get(d, "name", ""), max_chars)
-        raw_model = _clean(_get(d, "model", "") or "", max_chars)
+        raw_name = _clean(d.name, max_chars)
+        raw_model = _clean(d.model, max_chars)
         name, model = _text(raw_name), _text(raw_model)
         out.append(f'<g class="device" data-category="{_text(cat, 40)}">')
-        span = f"U{u}" if h == 1 else f"U{u}-{u + h - 1}"
-        tip = _text(_get(d, "name", ""), 300)
+        tip = _text(d.name, 300)
         if raw_model:
-            tip += f" ({_text(_get(d, 'model', ''), 300)})"
-        out.append(f"<title>{tip} {span}</title>")
+            tip += f" ({_text(d.model, 300)})"
+        out.append(f"<title>{tip} {span(u, h)}</title>")
         out.append(
             f'<rect class="device" x="{x0 + 1:.1f}" y="{y + 1:.1f}" width="{pw - 2:.1f}"'
             f' height="{bh - 2:.1f}" fill="{colour}" stroke="#222" rx="2"/>'

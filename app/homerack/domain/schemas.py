@@ -22,17 +22,17 @@ from pydantic import (
 )
 
 from .bom import BomExcluded, BomLine, BomTotal
+from .choices import (
+    ACCESS_FREQUENCIES,
+    AIRFLOWS,
+    CABLE_TYPES,
+    CATEGORIES,
+    DEFAULT_WEIGHTS,
+    OBJECTIVE_TERMS,
+    RACK_WIDTHS,
+    ROLES,
+)
 from .errors import MAX_LISTED, Problem, Problems, ValidationFailed
-
-CATEGORIES = (
-    "router", "firewall", "switch", "patch_panel", "server", "storage", "ups", "pdu",
-    "shelf", "kvm", "cable_management", "blank", "other",
-)  # fmt: skip
-AIRFLOWS = ("front_to_back", "back_to_front", "side", "passive")
-ACCESS_FREQUENCIES = ("daily", "weekly", "monthly", "rarely")
-CABLE_TYPES = ("cat6", "cat6a", "dac", "fiber_om4", "fiber_os2", "power", "usb", "other")
-ROLES = ("viewer", "editor", "admin")
-RACK_WIDTHS = (10, 19, 23)  # inch rack standards
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Airflow = Literal[AIRFLOWS]  # type: ignore[valid-type]
@@ -40,6 +40,7 @@ Access = Literal[ACCESS_FREQUENCIES]  # type: ignore[valid-type]
 CableType = Literal[CABLE_TYPES]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 WidthIn = Literal[RACK_WIDTHS]  # type: ignore[valid-type]
+Term = Literal[OBJECTIVE_TERMS]  # type: ignore[valid-type]
 
 
 # Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
@@ -217,10 +218,10 @@ Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 class WeightsIn(Strict):
     """Relative importance of the four cost terms (normalised by their sum)."""
 
-    cable: Weight = 0.4
-    weight: Weight = 0.3
-    thermal: Weight = 0.2
-    access: Weight = 0.1
+    cable: Weight = DEFAULT_WEIGHTS["cable"]
+    weight: Weight = DEFAULT_WEIGHTS["weight"]
+    thermal: Weight = DEFAULT_WEIGHTS["thermal"]
+    access: Weight = DEFAULT_WEIGHTS["access"]
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> WeightsIn:
@@ -497,7 +498,7 @@ class Placement(Out):
 class Score(Out):
     score: float
     cost: float
-    terms: dict[Literal["cable", "weight", "thermal", "access"], float]
+    terms: dict[Term, float]
 
 
 class Scores(Out):
@@ -523,7 +524,7 @@ class Proposal(Out):
     rack_id: int
     placements: list[Placement]
     score: Scores
-    weights: dict[Literal["cable", "weight", "thermal", "access"], float]
+    weights: dict[Term, float]
     proof: Proof
     elapsed_ms: float
     explanations: list[Explanation]

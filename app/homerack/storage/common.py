@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from ..domain.rules import Placed, RackInfo, layout_problems
+from ..domain.model import Device, Rack
+from ..domain.rules import layout_problems
 
 
 def get_or_404(entity, ident: int, kind: str, *, for_update: bool = False):
@@ -40,28 +41,39 @@ def ensure_unique_name(entity, name: str, kind: str, exclude_id: int | None = No
         raise Conflict(f"a {kind} named '{clash.name}' already exists")
 
 
-def rack_info(rack) -> RackInfo:
-    return RackInfo(
+# The domain model of a rack and its devices is built here, from the entities, and
+# nowhere else (racks.py builds the same from the rows of its joined query).
+
+
+def rack_model(rack) -> Rack:
+    return Rack(
         name=rack.name,
         u_height=rack.u_height,
         width_in=rack.width_in,
         depth_mm=rack.depth_mm,
         max_weight_kg=rack.max_weight_kg,
         max_power_w=rack.max_power_w,
+        ergonomic_u=rack.ergonomic_u,
     )
 
 
-def placed(device) -> Placed:
+def device_model(device, *, unplaced: bool = False) -> Device:
+    """The device with its type's dimensions, at its stored position (``unplaced``: at
+    none, e.g. a device the optimizer is to add)."""
     t = device.device_type
-    return Placed(
+    return Device(
         id=device.id,
         name=device.name,
-        position_u=device.position_u,
         u_height=t.u_height,
+        position_u=None if unplaced else device.position_u,
         width_in=t.width_in,
         depth_mm=t.depth_mm,
         weight_kg=t.weight_kg,
         power_w=t.power_w,
+        access=device.access_frequency,
+        locked=device.locked,
+        category=t.category,
+        model=f"{t.brand.name} {t.model}",
     )
 
 
@@ -79,6 +91,6 @@ def check_rack(db, rack, fields: Mapping[str, str]) -> None:
     """Raise ValidationFailed if the rack's stored layout (pending changes included)
     breaks a rule. ``fields`` names the request field to blame for each problem kind."""
     db.flush()
-    problems = layout_problems(rack_info(rack), [placed(d) for d in rack_devices(db, rack)])
+    problems = layout_problems(rack_model(rack), [device_model(d) for d in rack_devices(db, rack)])
     if problems:
         raise ValidationFailed([Problem(fields.get(p.kind, ""), p.reason) for p in problems])

@@ -13,18 +13,11 @@ from dataclasses import asdict, dataclass
 
 from pony.orm import db_session
 
-from ..domain.bom import (
-    STOCK_LENGTHS_M,
-    Bom,
-    BomConnection,
-    BomDevice,
-    bom_csv,
-    cable_bom,
-    csv_filename,
-)
+from ..domain.bom import STOCK_LENGTHS_M, Bom, BomConnection, bom_csv, cable_bom, csv_filename
 from ..domain.errors import Conflict, Problem, ValidationFailed
-from ..domain.optimizer import DeviceSpec, Link, RackSpec
-from .common import check_rack, get_or_404, rack_devices
+from ..domain.model import Device, Rack
+from ..domain.optimizer import Link
+from .common import check_rack, device_model, get_or_404, rack_devices, rack_model
 from .connection import read_only
 
 
@@ -33,11 +26,9 @@ class Plan:
     """A rack as the optimizer sees it, plus what the response and the SVG need."""
 
     rack_id: int
-    rack_name: str
-    rack: RackSpec
-    devices: tuple[DeviceSpec, ...]  # placed in the rack first, then the added ones
+    rack: Rack
+    devices: tuple[Device, ...]  # placed in the rack first, then the added ones
     links: tuple[Link, ...]
-    labels: Mapping[int, dict]  # device id -> name, model, category, u_height
     added_ids: tuple[int, ...]
     version: str  # fingerprint of everything the layout depends on
 
@@ -78,34 +69,6 @@ def _added_devices(db, rack, ids: Iterable[int], *, for_update: bool = False) ->
     return found
 
 
-def _spec(d, position_u: int | None) -> DeviceSpec:
-    t = d.device_type
-    return DeviceSpec(
-        id=d.id,
-        name=d.name,
-        u_height=t.u_height,
-        weight_kg=t.weight_kg,
-        power_w=t.power_w,
-        access=d.access_frequency,
-        position_u=position_u,
-        locked=d.locked,
-        width_in=t.width_in,
-        category=t.category,
-    )
-
-
-def _label(d) -> dict:
-    t = d.device_type
-    return {
-        "id": d.id,
-        "name": d.name,
-        "model": f"{t.brand.name} {t.model}",
-        "category": t.category,
-        "u_height": t.u_height,
-        "position_u": d.position_u,
-    }
-
-
 @read_only
 def load_plan(db, rack_id: int, add_device_ids: Iterable[int] = ()) -> Plan:
     rack = get_or_404(db.Rack, rack_id, "rack")
@@ -118,21 +81,15 @@ def load_plan(db, rack_id: int, add_device_ids: Iterable[int] = ()) -> Plan:
     )[:]
     return Plan(
         rack_id=rack.id,
-        rack_name=rack.name,
-        rack=RackSpec(
-            u_height=rack.u_height,
-            width_in=rack.width_in,
-            ergonomic_u=rack.ergonomic_u,
-            max_weight_kg=rack.max_weight_kg,
-            max_power_w=rack.max_power_w,
+        rack=rack_model(rack),
+        devices=tuple(
+            [device_model(d) for d in placed] + [device_model(d, unplaced=True) for d in added]
         ),
-        devices=tuple([_spec(d, d.position_u) for d in placed] + [_spec(d, None) for d in added]),
         links=tuple(
             Link(c.device_a.id, c.device_b.id, c.count)
             for c in links
             if c.device_a.id != c.device_b.id
         ),
-        labels={d.id: _label(d) for d in everyone},
         added_ids=tuple(d.id for d in added),
         version=_version(rack, placed, added),
     )
@@ -171,17 +128,18 @@ def _rack_bom(db, rack_id: int) -> tuple[object, Bom]:
         .order_by(lambda c: c.id)
         .prefetch(db.Connection.device_a, db.Connection.device_b)[:]
     )
-    devices = {d.id: BomDevice(d.id, d.name, d.device_type.u_height, d.position_u) for d in placed}
+    devices = {d.id: device_model(d) for d in placed}
     elsewhere: dict[int, str] = {}
     for c in conns:
         for d in (c.device_a, c.device_b):
             if d.id in devices or d.id in elsewhere:
                 continue
             if d.rack is None:  # unplaced: listed apart as an "unplaced end"
-                devices[d.id] = BomDevice(d.id, d.name, d.device_type.u_height, None)
+                devices[d.id] = device_model(d, unplaced=True)
             else:
                 elsewhere[d.id] = f"{d.name} (rack {d.rack.name})"
     bom = cable_bom(
+        rack_model(rack),
         devices.values(),
         [
             BomConnection(
@@ -196,7 +154,6 @@ def _rack_bom(db, rack_id: int) -> tuple[object, Bom]:
             )
             for c in conns
         ],
-        width_in=rack.width_in,
     )
     return rack, bom
 
@@ -221,11 +178,11 @@ def rack_bom_csv(db, rack_id: int) -> tuple[str, str]:
 
 
 @read_only
-def rack_elevation(db, rack_id: int, extra_ids: Iterable[int] = ()) -> dict:
+def rack_elevation(db, rack_id: int, extra_ids: Iterable[int] = ()) -> tuple[Rack, list[Device]]:
     """The rack and the devices to draw: those in it and, for a proposal, unplaced ones."""
     rack = get_or_404(db.Rack, rack_id, "rack")
-    devices = [_label(d) for d in rack_devices(db, rack)]
-    known = {d["id"] for d in devices}
+    devices = [device_model(d) for d in rack_devices(db, rack)]
+    known = {d.id for d in devices}
     for ident in extra_ids:
         if ident in known:
             continue
@@ -234,10 +191,5 @@ def rack_elevation(db, rack_id: int, extra_ids: Iterable[int] = ()) -> dict:
             raise ValidationFailed.one(
                 "positions", f"device {ident} is neither in this rack nor unplaced"
             )
-        devices.append(_label(d))
-    return {
-        "name": rack.name,
-        "u_height": rack.u_height,
-        "width_in": rack.width_in,
-        "devices": devices,
-    }
+        devices.append(device_model(d))
+    return rack_model(rack), devices

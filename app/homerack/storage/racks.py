@@ -5,14 +5,15 @@ from __future__ import annotations
 from pony.orm import db_session, select
 
 from ..domain.errors import Conflict
-from ..domain.rules import Placed, RackInfo, utilization
+from ..domain.model import Device, Rack
+from ..domain.rules import utilization
 from ..domain.schemas import RackIn, merge
 from .common import (
     check_rack,
     ensure_unique_name,
     get_or_404,
     page,
-    rack_info,
+    rack_model,
 )
 from .connection import read_only
 
@@ -64,7 +65,7 @@ def list_racks(
 
 def _add_utilization(db, items: list[dict]) -> None:
     """Give each listed rack its utilization, from one query for all their devices."""
-    held: dict[int, list[Placed]] = {r["id"]: [] for r in items}
+    held: dict[int, list[Device]] = {r["id"]: [] for r in items}
     if held:
         ids = list(held)
         rows = select(
@@ -84,7 +85,7 @@ def _add_utilization(db, items: list[dict]) -> None:
         )
         for rack_id, ident, name, position_u, u_height, width_in, depth_mm, kg, watts in rows:
             held[rack_id].append(
-                Placed(
+                Device(
                     id=ident,
                     name=name,
                     position_u=position_u,
@@ -97,13 +98,14 @@ def _add_utilization(db, items: list[dict]) -> None:
             )
     for r in items:
         r["utilization"] = utilization(
-            RackInfo(
+            Rack(
                 name=r["name"],
                 u_height=r["u_height"],
                 width_in=r["width_in"],
                 depth_mm=r["depth_mm"],
                 max_weight_kg=r["max_weight_kg"],
                 max_power_w=r["max_power_w"],
+                ergonomic_u=r["ergonomic_u"],
             ),
             held[r["id"]],
         )
@@ -141,6 +143,24 @@ _ROW_FIELDS = (
 )
 
 
+def _device_of_row(d: dict) -> Device:
+    """The domain model of one row of _RACK_DEVICES_SQL."""
+    return Device(
+        id=d["id"],
+        name=d["name"],
+        u_height=d["u_height"],
+        position_u=d["position_u"],
+        width_in=d["width_in"],
+        depth_mm=d["depth_mm"],
+        weight_kg=d["weight_kg"],
+        power_w=d["power_w"],
+        access=d["access_frequency"],
+        locked=d["locked"],
+        category=d["category"],
+        model=f"{d['brand']} {d['model']}",
+    )
+
+
 @read_only
 def get_rack(db, rack_id: int) -> dict:
     """The rack with its placed devices (top first, like an elevation) and its utilization."""
@@ -155,22 +175,7 @@ def get_rack(db, rack_id: int) -> dict:
     return {
         **rack_dict(rack),
         "devices": [{k: d[k] for k in _DETAIL_KEYS} for d in devices],
-        "utilization": utilization(
-            rack_info(rack),
-            [
-                Placed(
-                    id=d["id"],
-                    name=d["name"],
-                    position_u=d["position_u"],
-                    u_height=d["u_height"],
-                    width_in=d["width_in"],
-                    depth_mm=d["depth_mm"],
-                    weight_kg=d["weight_kg"],
-                    power_w=d["power_w"],
-                )
-                for d in devices
-            ],
-        ),
+        "utilization": utilization(rack_model(rack), [_device_of_row(d) for d in devices]),
     }
 
 

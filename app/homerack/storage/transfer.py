@@ -10,7 +10,7 @@ from .. import __version__
 from ..domain.errors import Problem, Problems
 from ..domain.rules import layout_problems
 from ..domain.schemas import INVENTORY_VERSION, InventoryDoc
-from .common import placed, rack_devices, rack_info
+from .common import device_model, rack_devices, rack_model
 from .connection import read_only
 from .racks import rack_dict
 
@@ -198,8 +198,10 @@ def import_inventory(db, doc: InventoryDoc, replace: bool = True) -> dict:
         raise problems.failure()
     db.flush()  # names were checked unique above, so this only assigns ids
     for rack, where in touched.items():
-        in_rack = [placed(d) for d in rack_devices(db, rack)]
-        problems.extend(Problem(where, p.reason) for p in layout_problems(rack_info(rack), in_rack))
+        in_rack = [device_model(d) for d in rack_devices(db, rack)]
+        problems.extend(
+            Problem(where, p.reason) for p in layout_problems(rack_model(rack), in_rack)
+        )
     if problems:
         raise problems.failure()
     # A replacing import keeps every stored logo, even those no brand names any more: an

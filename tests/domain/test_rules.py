@@ -1,14 +1,13 @@
 """The pure layout rules, without any database or HTTP."""
 
-from homerack.domain.rules import Placed, RackInfo, layout_problems, utilization
+from homerack.domain.model import Device, Rack
+from homerack.domain.rules import layout_problems, utilization
 
-RACK = RackInfo(
-    name="main", u_height=10, width_in=19, depth_mm=600, max_weight_kg=50, max_power_w=500
-)
+RACK = Rack(name="main", u_height=10, width_in=19, depth_mm=600, max_weight_kg=50, max_power_w=500)
 
 
 def dev(name, pos, height=1, **kw):
-    return Placed(id=None, name=name, position_u=pos, u_height=height, **kw)
+    return Device(id=None, name=name, position_u=pos, u_height=height, **kw)
 
 
 def kinds(problems):
@@ -51,7 +50,7 @@ def test_too_deep_device_is_reported():
 
 
 def test_unknown_depth_is_not_a_problem():
-    rack = RackInfo(name="r", u_height=4)
+    rack = Rack(name="r", u_height=4)
     assert layout_problems(rack, [dev("deep", 1, depth_mm=2000)]) == []
 
 
@@ -76,5 +75,5 @@ def test_utilization_counts_units_weight_power():
 
 
 def test_utilization_without_budgets_has_no_percentages():
-    u = utilization(RackInfo(name="r", u_height=4), [dev("a", 1)])
+    u = utilization(Rack(name="r", u_height=4), [dev("a", 1)])
     assert u["weight_pct"] is None and u["power_pct"] is None and u["used_pct"] == 25.0
