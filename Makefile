@@ -44,10 +44,12 @@ test: venv services lint ansible-lint alerts pytest molecule
 pytest: $(BIN)/.installed-test services
 	$(BIN)/pytest
 
-## ruff (lint and format) and the check that lock/ matches pyproject.toml's dependencies.
+## ruff (lint and format), mypy (app/homerack, configured in pyproject.toml) and the check
+## that lock/ matches pyproject.toml's dependencies.
 lint: $(BIN)/.installed-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	UV=$(BIN)/uv PYTHON=$(BIN)/python bash scripts/lock.sh --check
 
 ## Re-lock the release's dependencies (lock/*.txt, one per target platform) after a change
