@@ -7,12 +7,24 @@ BIN    := $(VENV)/bin
 export HOMERACK_TEST_POSTGRES ?= postgresql:///postgres
 export HOMERACK_TEST_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test pytest lint ansible-lint alerts molecule lab lab-destroy services venv clean
+.PHONY: dev test pytest unit lint lock ansible-lint alerts molecule lab lab-destroy services venv clean
 
-$(BIN)/.installed: pyproject.toml
+# The release's lock for this machine's Python and architecture, when there is one: the
+# venv gets the same pins the release ships (lock/, written by `make lock`).
+LOCK := lock/cp$(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])')-$(shell uname -m).txt
+
+# The app alone (editable, its [project] dependencies): all `make dev` needs.
+$(BIN)/.installed: pyproject.toml $(wildcard $(LOCK))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,deploy]'
+	$(if $(wildcard $(LOCK)),$(BIN)/pip install -q --require-hashes -r $(LOCK))
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# A development-only dependency group of pyproject.toml (PEP 735) on top of the app:
+# .installed-test, .installed-lint, .installed-deploy, .installed-bench.
+$(BIN)/.installed-%: pyproject.toml $(BIN)/.installed
+	$(BIN)/pip install -q --group $*
 	touch $@
 
 venv: $(BIN)/.installed
@@ -29,24 +41,33 @@ dev: venv
 ## systemd containers).
 test: venv services lint ansible-lint alerts pytest molecule
 
-pytest: venv services
+pytest: $(BIN)/.installed-test services
 	$(BIN)/pytest
 
 ## The pure domain tests (tests/domain) in seconds, with no service: no PostgreSQL, no Redis,
 ## and not the fixtures of tests/conftest.py. `make unit PYTEST_ARGS='-m "not slow"'` also
 ## skips the slow property tests.
-.PHONY: unit
-unit: venv
+unit: $(BIN)/.installed-test
 	env -u HOMERACK_TEST_POSTGRES -u HOMERACK_TEST_REDIS \
 		$(BIN)/pytest tests/domain --confcutdir=tests/domain $(PYTEST_ARGS)
 
-lint: venv
+## ruff (lint and format), mypy (app/homerack, configured in pyproject.toml) and the check
+## that lock/ matches pyproject.toml's dependencies.
+lint: $(BIN)/.installed-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	UV=$(BIN)/uv PYTHON=$(BIN)/python bash scripts/lock.sh --check
+
+## Re-lock the release's dependencies (lock/*.txt, one per target platform) after a change
+## to pyproject.toml's [project] dependencies; `make lock LOCK_ARGS=--upgrade` takes the
+## newest versions pyproject.toml allows.
+lock: $(BIN)/.installed-lint
+	UV=$(BIN)/uv PYTHON=$(BIN)/python bash scripts/lock.sh $(LOCK_ARGS)
 
 ## yamllint + ansible-lint (production profile) over the whole repository, and a check that
 ## the root group_vars/ load for playbooks under playbooks/.
-ansible-lint: venv
+ansible-lint: $(BIN)/.installed-lint $(BIN)/.installed-deploy
 	$(BIN)/yamllint .
 	$(BIN)/ansible-lint
 	$(BIN)/ansible-playbook playbooks/show-settings.yml
@@ -60,11 +81,11 @@ alerts:
 
 ## Molecule, with timings: site.yml in the single-host shape on Debian 12 and 13 and the cluster
 ## shape on Debian 12, then every role alone on Debian 12 (two at a time; MOLECULE_JOBS).
-molecule: venv
+molecule: $(BIN)/.installed-deploy
 	bash scripts/molecule.sh
 
 ## The lab: lampadas.local in a local container, deployed by site.yml (needs Docker or root).
-lab: venv
+lab: $(BIN)/.installed-deploy
 	bash scripts/lab.sh
 
 lab-destroy:

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -68,7 +68,7 @@ class Redis:
     async def call(
         self, op: str, fn: Callable[[aioredis.Redis], Awaitable[Any]], default: Any = None
     ) -> Any:
-        if not self.available:
+        if not self.available or self.client is None:
             if self.client is not None:
                 REDIS_ERRORS.labels(op).inc()  # skipped by the open breaker
             return default
@@ -207,6 +207,9 @@ class Cache:
         await self._bump_pending()
 
     async def _bump_pending(self) -> None:
+        client = self.redis.client
+        if client is None:  # no Redis: nothing is cached, so nothing to bump
+            return
         names = sorted(self._pending)
 
         async def bump(r: aioredis.Redis) -> None:
@@ -216,7 +219,7 @@ class Cache:
                 await pipe.execute()
 
         try:
-            await bump(self.redis.client)
+            await bump(client)
         except (TimeoutError, RedisError, OSError) as exc:
             REDIS_ERRORS.labels("cache_invalidate").inc()
             log.error(
@@ -262,7 +265,8 @@ def _token() -> bytes:
 
 async def _new_generation(r: aioredis.Redis, gen_key: str) -> bytes | None:
     await r.set(gen_key, _token(), nx=True)  # NX: a concurrent reader's or writer's wins
-    return await r.get(gen_key)
+    # bytes: the client is made without decode_responses (redis-py types it str | bytes).
+    return cast(bytes | None, await r.get(gen_key))
 
 
 # GCRA in one round trip. KEYS[1] is a sorted set per limit: member = client, score = its
@@ -322,10 +326,10 @@ class RateLimiter:
     async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
         bucket = f"{PREFIX}rl:{name}"
         wait_ms = None
-        if self._script is not None:
+        if (script := self._script) is not None:
             wait_ms = await self.redis.call(
                 "ratelimit",
-                lambda r: self._script(
+                lambda r: script(
                     keys=[bucket],
                     client=r,
                     args=[rate.interval * 1000, rate.interval * 1000 * rate.burst, key],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -43,9 +44,9 @@ _NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-def _decode(data: bytes) -> Image.Image:
-    """The decoded picture, refused before decoding when its header is not acceptable.
-    The caller closes it."""
+def _decode(data: bytes) -> tuple[Image.Image, str]:
+    """The decoded picture and its format (a key of FORMATS), refused before decoding when
+    its header is not acceptable. The caller closes it."""
     image = Image.open(io.BytesIO(data))  # reads the header only
     try:
         fmt = image.format
@@ -68,7 +69,7 @@ def _decode(data: bytes) -> Image.Image:
     except BaseException:
         image.close()
         raise
-    return image
+    return image, fmt
 
 
 def _refuse_trailing_data(data: bytes, fmt: str) -> None:
@@ -90,7 +91,7 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
     if not data:
         raise ValidationFailed.one("body", "the logo is empty")
     try:
-        image = _decode(data)
+        image, fmt = _decode(data)
     except Image.DecompressionBombError:
         raise ValidationFailed.one(
             "body", f"the image declares a larger size than a logo may have: {_TOO_BIG}"
@@ -100,14 +101,17 @@ def sanitize_image(data: bytes) -> tuple[bytes, str]:
     except (OSError, SyntaxError, ValueError):
         raise ValidationFailed.one("body", "the image is damaged or truncated") from None
     with image:
-        fmt = image.format
         if fmt == "JPEG" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         # Pillow's encoders write back what the decoder left in ``info`` (a JPEG comment,
         # a PNG ICC profile, ...): keep only the transparency, part of the picture.
         image.info = {k: v for k, v in image.info.items() if k == "transparency"}
         out = io.BytesIO()
-        options = {"PNG": {"optimize": True}, "JPEG": {"quality": 90}, "WEBP": {"quality": 90}}
+        options: dict[str, dict[str, Any]] = {
+            "PNG": {"optimize": True},
+            "JPEG": {"quality": 90},
+            "WEBP": {"quality": 90},
+        }
         image.save(out, format=fmt, **options[fmt])
     return out.getvalue(), FORMATS[fmt]
 

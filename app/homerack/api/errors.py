@@ -25,7 +25,7 @@ DB_RETRY_AFTER_S = 2
 
 async def handle_domain_error(req, resp, ex: DomainError, params) -> None:
     status, title = next(v for k, v in _STATUS.items() if isinstance(ex, k))
-    body = {"title": title, "description": str(ex)}
+    body: dict[str, object] = {"title": title, "description": str(ex)}
     if isinstance(ex, ValidationFailed):
         body["errors"] = [{"field": p.field, "reason": p.reason} for p in ex.problems]
         body["error_count"] = ex.total

@@ -35,7 +35,7 @@ _COMMON_ERRORS = ("400", "404", "409", "422", "429", "503")
 _AUTH_ERRORS = ("401", "403")
 _BODY_ERRORS = ("415",)
 # A token is optional: the route answers trusted networks without one.
-OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
+OPTIONAL_AUTH: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
 def _json(schema: dict) -> dict:

@@ -8,8 +8,11 @@ reject unknown fields, so a typo in a field name is an error, not a silent no-op
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeAlias
 
+from annotated_types import GroupedMetadata
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -100,28 +103,37 @@ NAME_PATTERN = f"^[{_WS_CHARS}]*{_SAFE}*{_VISIBLE}{_SAFE}*[{_WS_CHARS}]*$"
 URL_PATTERN = f"^[{_WS_CHARS}]*(?:https?://{_VISIBLE}*)?[{_WS_CHARS}]*$"
 
 
-def _text(max_length: int, pattern: str, *checks) -> Any:
-    """A trimmed single-line text of at most ``max_length`` characters (as sent)."""
-    return Annotated[
-        str,
-        StringConstraints(max_length=max_length),
-        AfterValidator(_strip),
-        AfterValidator(_single_line),
-        *map(AfterValidator, checks),
-        Field(json_schema_extra={"pattern": pattern}),
-    ]
+@dataclass(frozen=True)
+class _Text(GroupedMetadata):
+    """A trimmed single-line text of at most ``max_length`` characters (as sent).
+
+    Metadata that pydantic expands into the constraints below: an object inside
+    ``Annotated[str, ...]``, so the type checker sees a ``str`` (a function returning the
+    whole ``Annotated`` would be no type to it).
+    """
+
+    max_length: int
+    pattern: str
+    checks: tuple[Callable[[str], str], ...] = ()
+
+    def __iter__(self) -> Iterator[object]:
+        yield StringConstraints(max_length=self.max_length)
+        yield AfterValidator(_strip)
+        yield AfterValidator(_single_line)
+        yield from map(AfterValidator, self.checks)
+        yield Field(json_schema_extra={"pattern": self.pattern})
 
 
-Name = _text(100, NAME_PATTERN, _not_empty)
-ShortText = _text(200, TEXT_PATTERN)
-Notes = Annotated[
+Name: TypeAlias = Annotated[str, _Text(100, NAME_PATTERN, (_not_empty,))]
+ShortText: TypeAlias = Annotated[str, _Text(200, TEXT_PATTERN)]
+Notes: TypeAlias = Annotated[
     str,
     StringConstraints(max_length=5000),
     AfterValidator(_no_nul),
     Field(json_schema_extra={"pattern": r"^[^\u0000]*$"}),
 ]
-SerialNumber = _text(100, TEXT_PATTERN)
-Url = _text(500, URL_PATTERN, _http_url)
+SerialNumber: TypeAlias = Annotated[str, _Text(100, TEXT_PATTERN)]
+Url: TypeAlias = Annotated[str, _Text(500, URL_PATTERN, (_http_url,))]
 MAX_ID = 2**31 - 1  # INTEGER keys: a larger id can only be a client error
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kilograms = Annotated[float, Field(ge=0, le=5000)]
@@ -644,7 +656,7 @@ class UserPatch(Strict):
 
 
 class LoginIn(Strict):
-    username: Annotated[_text(64, NAME_PATTERN, _not_empty), AfterValidator(str.lower)]
+    username: Annotated[str, _Text(64, NAME_PATTERN, (_not_empty,)), AfterValidator(str.lower)]
     password: Annotated[str, StringConstraints(max_length=1024)]
 
 
@@ -660,7 +672,7 @@ def parse(model: type[BaseModel], data: Any) -> Any:
 
 # The lists of an inventory document, validated a chunk of items at a time.
 _DOC_LISTS = {
-    name: TypeAdapter(InventoryDoc.model_fields[name].annotation)
+    name: TypeAdapter(InventoryDoc.model_fields[name].rebuild_annotation())
     for name in ("brands", "device_types", "racks", "devices", "connections")
 }
 _CHUNK = 100

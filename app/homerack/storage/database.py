@@ -142,7 +142,7 @@ def bind_arguments(url: str) -> dict:
         # Pony resolves a relative filename against the calling module's directory;
         # resolve it against the working directory, as yoyo and users expect.
         return {"provider": "sqlite", "filename": str(Path(path).resolve()), "create_db": True}
-    args = {"provider": "postgres", "dsn": url}
+    args: dict[str, str | int] = {"provider": "postgres", "dsn": url}
     if "connect_timeout" not in parse_qs(parts.query):
         args["connect_timeout"] = CONNECT_TIMEOUT_S
     return args

@@ -76,7 +76,8 @@ def import_files(db, directory: Path) -> dict:
     to and the table lacks. Idempotent; the files are left in place. A file whose bytes do
     not hash to its name is skipped (a damaged copy must not be served as the logo)."""
     counts = {"imported": 0, "present": 0, "missing": 0, "damaged": 0}
-    names = {name_of_url(url) for url in db.select("SELECT DISTINCT logo FROM brand")} - {None}
+    urls = db.select("SELECT DISTINCT logo FROM brand")
+    names = {name for url in urls if (name := name_of_url(url)) is not None}
     present = set(db.select("SELECT name FROM logo")) if names else set()
     for name in sorted(names):
         if name in present:

@@ -3,22 +3,25 @@
 #
 #   homerack-release.sh id SRC
 #       Print "<version> <release-id>". The id is <version>-<12 hex of a hash over the paths
-#       and contents of pyproject.toml and app/>. Changes elsewhere (roles/, docs/, README)
-#       keep the id, so they trigger no rebuild and no restart.
+#       and contents of pyproject.toml, lock/ and app/>. Changes elsewhere (roles/, docs/,
+#       README) keep the id, so they trigger no rebuild and no restart; a re-lock is a new release.
 #   homerack-release.sh source SRC
 #       Print "<commit> <dirty>": the git commit SRC is at ("-" outside git) and whether
 #       anything under the id's paths differs from it, untracked files included ("true"/"false").
 #   homerack-release.sh build SRC OUT PYVER ARCH GLIBC PYTHON
-#       Build OUT/release.tar (wheels/ = the app wheel and every dependency as wheels for
-#       CPython PYVER (x.y.z) on manylinux ARCH up to glibc GLIBC; www/ = the web UI, built
-#       by app/homerack/webui.py) with the pip of PYTHON. Dependencies published only as sdists are built into wheels here
-#       and must come out pure (py3-none-any). OUT appears atomically when complete.
+#       Build OUT/release.tar with the pip of PYTHON: wheels/ = the app wheel, the wheels
+#       pinned by SRC/lock/cp<XY>-ARCH.txt (scripts/lock.sh) for CPython PYVER (x.y.z) on
+#       manylinux ARCH up to glibc GLIBC, checked against the lock's hashes, and
+#       wheels/requirements.txt = that lock plus the app wheel's hash, which the host installs
+#       with --no-index --require-hashes; www/ = the web UI, built by app/homerack/webui.py.
+#       A locked dependency without a wheel for the target fails the build (nothing is built
+#       from an sdist). OUT appears atomically when complete.
 set -euo pipefail
 
 # What the release id covers (README.md is only the wheel's long description: a docs
 # commit must not restart the service) and what the build copies.
-ID_PATHS=(pyproject.toml app)
-BUILD_PATHS=(pyproject.toml README.md app)
+ID_PATHS=(pyproject.toml lock app)
+BUILD_PATHS=(pyproject.toml README.md lock app)
 
 release_id() {
     local src=$1 version hash
@@ -42,29 +45,15 @@ source_state() {
     echo "$commit $dirty"
 }
 
-# Download wheels for the target into $tmp/wheels: fetch REQUIREMENT... Requirements
-# published only as sdists are built into (pure) wheels first.
-fetch() {
-    local log req name attempt
-    for attempt in $(seq 1 10); do
-        log=$("$python" -m pip download --quiet --dest "$tmp/wheels" --find-links "$tmp/sdist" \
-                  --only-binary=:all: --implementation cp --python-version "$pyver" "${platforms[@]}" \
-                  "$@" 2>&1) && return 0
-        req=$(sed -n 's/.*No matching distribution found for \([^ ]*\).*$/\1/p' <<<"$log" | head -n 1)
-        [[ -n $req && $attempt -lt 10 ]] || { echo "$log" >&2; exit 1; }
-        name=$(sed 's/[^A-Za-z0-9._-].*//' <<<"$req")
-        echo "no wheel for '$req': building one from its sdist" >&2
-        "$python" -m pip wheel --quiet --no-deps --no-binary "$name" --wheel-dir "$tmp/sdist" "$req"
-        if ls "$tmp"/sdist/*.whl | grep -v -- '-none-any\.whl$' >&2; then
-            echo "$req builds a platform wheel on the controller; it cannot be cross-built here" >&2
-            exit 1
-        fi
-    done
-}
-
 build() {
-    local src=$1 out=$2 arch=$4 glibc=$5 minor attempt missing
-    pyver=$3 python=$6 platforms=()
+    local src=$1 out=$2 pyver=$3 arch=$4 glibc=$5 python=$6 minor lock app platforms=()
+    lock=lock/cp$(cut -d. -f1,2 <<<"$pyver" | tr -d .)-$arch.txt
+    if [[ ! -f $src/$lock ]]; then
+        echo "no lock for CPython $pyver on $arch: $src/$lock is missing (locked:" \
+             "$(cd "$src/lock" 2>/dev/null && echo *.txt)); add the target to scripts/lock.sh" \
+             "and run make lock" >&2
+        exit 1
+    fi
     mkdir -p "$(dirname "$out")"
     tmp=$(mktemp -d "$out.tmp.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
@@ -74,19 +63,27 @@ build() {
         platforms+=(--platform "manylinux_2_${minor}_$arch")
     done
     # Build the app wheel from a clean copy, so the source tree gets no build/ or egg-info.
-    mkdir -p "$tmp/src" "$tmp/wheels" "$tmp/sdist" "$tmp/www"
+    mkdir -p "$tmp/src" "$tmp/app" "$tmp/wheels" "$tmp/www"
     (cd "$src" && tar --exclude=__pycache__ --exclude='*.egg-info' -cf - "${BUILD_PATHS[@]}") \
         | tar -C "$tmp/src" --warning=no-timestamp -xf -
-    "$python" -m pip wheel --quiet --no-deps --wheel-dir "$tmp/sdist" "$tmp/src"
-    fetch "$tmp"/sdist/homerack-*.whl
-    # pip evaluates markers with the controller's Python: add what the target's needs.
-    for attempt in $(seq 1 10); do
-        mapfile -t missing < <("$python" "$(dirname "$0")/homerack-missing-wheels.py" \
-                                   "$tmp/wheels" homerack "$pyver" "$arch")
-        [[ ${#missing[@]} -gt 0 && -n ${missing[0]} ]] || break
-        echo "for Python $pyver also: ${missing[*]}" >&2
-        fetch "${missing[@]}"
-    done
+    "$python" -m pip wheel --quiet --no-deps --wheel-dir "$tmp/app" "$tmp/src"
+    # Exactly the locked wheels: no resolution (--no-deps; the lock is complete for the
+    # target, markers already evaluated for it), each checked against its hash.
+    if ! "$python" -m pip download --quiet --no-deps --require-hashes --only-binary=:all: \
+             --implementation cp --python-version "$pyver" "${platforms[@]}" \
+             --dest "$tmp/wheels" --requirement "$tmp/src/$lock"; then
+        echo "a dependency pinned in $lock has no wheel for CPython $pyver on manylinux" \
+             "$arch with glibc $glibc (pip names it above): lock another version, or a" \
+             "target with that wheel (scripts/lock.sh)" >&2
+        exit 1
+    fi
+    # The host installs the app and the lock in one pip run that requires a hash for every
+    # distribution: a dependency the lock lacks fails the install instead of slipping in.
+    app=$(cd "$tmp/app" && echo homerack-*.whl)
+    mv "$tmp/app/$app" "$tmp/wheels/"
+    { cat "$tmp/src/$lock"
+      echo "homerack==$(cut -d- -f2 <<<"$app") --hash=sha256:$(sha256sum "$tmp/wheels/$app" | cut -d' ' -f1)"
+    } >"$tmp/wheels/requirements.txt"
     # The web UI nginx serves: index.html and its assets under a digest of their content.
     "$python" "$src/app/homerack/webui.py" build "$tmp/www" >/dev/null
     (cd "$tmp" && ls wheels > wheels/MANIFEST && tar -cf release.tar wheels www)
