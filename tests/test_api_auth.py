@@ -7,8 +7,7 @@ import time
 import falcon.testing
 import jwt
 import pytest
-
-from conftest import JWT_SECRET, USER_IDS, Api, token
+from helpers import JWT_SECRET, USER_IDS, Api, token
 
 PASSWORD = "correct horse battery"
 

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import falcon.testing
 import pytest
+from helpers import Api, assert_documented
 
-from conftest import Api, assert_documented
 from homerack.api.app import create_app
 from homerack.domain import optimizer
 from homerack.domain.bom import CSV_COLUMNS

@@ -1,8 +1,8 @@
 """Racks, device placement rules and cables."""
 
 import pytest
+from helpers import assert_documented, png
 
-from conftest import assert_documented, png
 from homerack.domain.schemas import Device, RackDetail, RackDevice, RackSummary
 
 

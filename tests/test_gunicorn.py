@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import add_test_users
 from scratch_db import pg_exec, with_dbname
 
 import homerack
-from conftest import add_test_users
 from homerack.logs import syslog_priority
 from homerack.storage.database import upgrade
 

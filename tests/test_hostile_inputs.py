@@ -7,8 +7,7 @@ import warnings
 
 import jwt
 import pytest
-
-from conftest import JWT_SECRET, USER_IDS, token
+from helpers import JWT_SECRET, USER_IDS, token
 
 DEEP = 100_000
 

@@ -5,8 +5,8 @@ import logging
 
 import falcon.testing
 import pytest
+from helpers import token
 
-from conftest import token
 from homerack import __version__, release
 from homerack.api.app import create_app
 from homerack.cli import main
