@@ -317,11 +317,13 @@ class RateLimiter:
     def __init__(self, redis: Redis):
         self.redis = redis
         self.local = LocalGcra()
-        self._script = redis.client.register_script(_GCRA) if redis.client else None
+        self._script = None  # registered on first use: the client may be attached later
 
     async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
         bucket = f"{PREFIX}rl:{name}"
         wait_ms = None
+        if self._script is None and self.redis.client is not None:
+            self._script = self.redis.client.register_script(_GCRA)
         if self._script is not None:
             wait_ms = await self.redis.call(
                 "ratelimit",
