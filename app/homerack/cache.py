@@ -23,7 +23,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -31,8 +31,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from .config import Rate
 from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
+
+if TYPE_CHECKING:  # the optimizer children import this module: keep pydantic out of them
+    from .config import Rate
 
 log = logging.getLogger("homerack.redis")
 
