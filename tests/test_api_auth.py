@@ -7,8 +7,7 @@ import time
 import falcon.testing
 import jwt
 import pytest
-
-from conftest import JWT_SECRET, USER_IDS, Api, token
+from helpers import JWT_SECRET, USER_IDS, Api, token
 
 PASSWORD = "correct horse battery"
 
@@ -132,6 +131,24 @@ async def test_only_admins_manage_users_and_import(api):
     doc = {"format": "homerack-inventory", "version": 1}
     assert (await api.post("/api/import", role="editor", json=doc)).status_code == 403
     assert (await api.get("/api/export", role="viewer")).status_code == 200
+
+
+async def test_a_changing_route_without_a_declared_role_is_refused_at_build():
+    """A write responder with no ``require_role`` would be open to viewers: the app
+    refuses to start with one."""
+    from homerack.api.roles import check_declared_roles, require_role
+
+    class Undeclared:
+        async def on_get(self, req, resp): ...
+
+        async def on_delete_item(self, req, resp, id): ...
+
+    class Declared(Undeclared):
+        on_delete_item = require_role("editor")(Undeclared.on_delete_item)
+
+    with pytest.raises(TypeError, match=r"DELETE /x/\{id:int\} declares no role"):
+        check_declared_roles([("/x", Undeclared(), None), ("/x/{id:int}", Undeclared(), "item")])
+    check_declared_roles([("/x", Declared(), None), ("/x/{id:int}", Declared(), "item")])
 
 
 async def test_public_routes_need_no_token(api):

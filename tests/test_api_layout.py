@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import falcon.testing
 import pytest
+from helpers import Api, assert_documented
 
-from conftest import Api, assert_documented
 from homerack.api.app import create_app
 from homerack.domain import optimizer
 from homerack.domain.bom import CSV_COLUMNS
@@ -77,6 +77,7 @@ async def test_apply_saves_the_layout_and_a_rerun_moves_nothing(api, lab):
     wanted = {p["name"]: p["position_u"] for p in body["placements"]}
     assert await positions(api, lab["rack"]["id"]) == wanted
     again = (await api.post(optimize_path(lab), json={})).json
+    assert len(again["placements"]) == len(wanted) == 2
     assert not any(p["moved"] for p in again["placements"])
     assert again["score"]["current"] == again["score"]["proposed"]
     assert again["layout_version"] == body["layout_version"]

@@ -9,9 +9,9 @@ import zipfile
 import zlib
 
 import pytest
+from helpers import logo_names, query
 from PIL import Image, PngImagePlugin
 
-from conftest import logo_names, query
 from homerack.image_end import image_end
 from homerack.uploads import MAX_ZERO_PADDING
 

@@ -1,8 +1,8 @@
 """Racks, device placement rules and cables."""
 
 import pytest
+from helpers import assert_documented, png
 
-from conftest import assert_documented, png
 from homerack.domain.schemas import Device, RackDetail, RackDevice, RackSummary
 
 
@@ -266,7 +266,8 @@ async def test_a_refused_move_is_422_naming_the_conflict(api, lab, position, wor
     assert refused.status_code == 422
     for text in words:
         assert text in refused.json["description"]
-    assert {e["field"] for e in refused.json["errors"]} <= {"position_u", "rack_id"}
+    fields = {e["field"] for e in refused.json["errors"]}
+    assert fields and fields <= {"position_u", "rack_id"}
     stayed = (await api.get(pve1)).json
     assert (stayed["rack_id"], stayed["position_u"]) == (lab["rack"]["id"], 1)
 

@@ -5,9 +5,9 @@ import sqlite3
 
 import falcon.testing
 import pytest
+from helpers import JWT_SECRET, wipe
 from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, wipe
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config

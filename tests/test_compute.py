@@ -11,11 +11,11 @@ from pathlib import Path
 
 import optimizer_hold
 import pytest
+from helpers import Api, png, query
 from PIL import Image
 from prometheus_client import REGISTRY
 from test_runtime_redis import REDIS_URL, app_with, closed_port_url, redis_db  # noqa: F401
 
-from conftest import Api, png, query
 from homerack.api import brands, compute
 from homerack.api.runtime import DECODE_QUEUE, DECODE_THREADS
 from homerack.cache import Redis

@@ -1,8 +1,16 @@
 """Configuration from the environment: invalid values name their variable."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from homerack.config import ConfigError, load_config, parse_rate
+import homerack
+from homerack.config import ConfigError, ServerSettings, load_config, parse_rate
+
+APP_DIR = str(Path(homerack.__file__).resolve().parents[1])
 
 SECRET = "s" * 40
 
@@ -145,3 +153,57 @@ def test_optimizer_caps_are_read(tmp_path):
         config.optimizer_per_user,
         config.optimizer_memory_mb,
     ) == (2, 6, 3, 300)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HOMERACK_WORKERS", "x", "HOMERACK_WORKERS: must be an integer, got 'x'"),
+        ("HOMERACK_WORKERS", "0", "HOMERACK_WORKERS: must be at least 1, got 0"),
+        ("HOMERACK_TIMEOUT", "30s", "HOMERACK_TIMEOUT: must be an integer, got '30s'"),
+        ("HOMERACK_KEEPALIVE", "-1", "HOMERACK_KEEPALIVE: must be at least 0, got -1"),
+    ],
+)
+def test_gunicorn_settings_name_the_variable(variable, value, message):
+    """Gunicorn's config refuses a bad value at start, naming it (not a bare int() error)."""
+    env = {**os.environ, variable: value, "PYTHONPATH": APP_DIR}
+    run = subprocess.run(
+        [sys.executable, "-c", "import homerack.gunicorn_conf"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1 and message in run.stderr, run.stderr
+
+
+def test_gunicorn_settings_defaults_and_values():
+    defaults = ServerSettings.load({"HOMERACK_WORKERS": "", "HOMERACK_DB_POOL_SIZE": "8"})
+    assert defaults.bind == ("unix:/run/homerack.sock",)
+    assert defaults.workers == len(os.sched_getaffinity(0))
+    assert (defaults.graceful_timeout, defaults.timeout, defaults.keepalive) == (30, 30, 75)
+    assert defaults.forwarded_allow_ips is None and defaults.control_socket is None
+    assert defaults.log_level == "info"
+    given = ServerSettings.load(
+        {
+            "HOMERACK_BIND": "unix:/run/a.sock, 127.0.0.1:8000",
+            "HOMERACK_WORKERS": "3",
+            "HOMERACK_CONTROL_SOCKET": "",  # empty: no control socket, as "off"
+            "HOMERACK_FORWARDED_ALLOW_IPS": "10.0.0.1",
+        }
+    )
+    assert given.bind == ("unix:/run/a.sock", "127.0.0.1:8000") and given.workers == 3
+    assert given.control_socket == "" and given.forwarded_allow_ips == "10.0.0.1"
+
+
+def test_empty_variables_mean_the_default_and_other_settings_are_ignored(tmp_path):
+    config = load_config(
+        {
+            "HOMERACK_DATA_DIR": str(tmp_path),
+            "HOMERACK_DB_POOL_SIZE": "",
+            "HOMERACK_REDIS_URL": "",
+            "HOMERACK_ACCESS_LOG": "TRUE",
+            "HOMERACK_WORKERS": "4",  # Gunicorn's, in the same environment file
+        }
+    )
+    assert config.db_pool_size == 4 and config.redis_url is None and config.access_log is True

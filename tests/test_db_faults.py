@@ -14,11 +14,11 @@ from types import SimpleNamespace
 
 import falcon.testing
 import pytest
+from helpers import JWT_SECRET, Api, add_test_users, png
 from pony.orm import db_session
 from prometheus_client import REGISTRY
 from scratch_db import pg_exec, scratch_database
 
-from conftest import JWT_SECRET, Api, add_test_users, png
 from homerack import storage
 from homerack.api.app import create_app
 from homerack.config import Config

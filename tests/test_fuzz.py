@@ -41,13 +41,13 @@ from collections import Counter
 import psycopg2
 import pytest
 import schemathesis
+from helpers import JWT_SECRET, TABLES
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, TABLES
 from homerack import security
 from homerack.api.app import create_app
 from homerack.config import Config

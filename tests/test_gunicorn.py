@@ -1,6 +1,7 @@
 """The production server for real: Gunicorn + 2 uvicorn workers on a unix socket, with
 PostgreSQL, a private Redis and prometheus multiprocess metrics."""
 
+import contextlib
 import http.client
 import json
 import logging
@@ -17,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import add_test_users
 from scratch_db import pg_exec, with_dbname
 
 import homerack
-from conftest import add_test_users
 from homerack.logs import syslog_priority
 from homerack.storage.database import upgrade
 
@@ -74,13 +75,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
+@contextlib.contextmanager
+def private_redis(workdir: Path):
+    """A redis-server of its own on a free port: tests may stop and start it."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed; run `make services`")
     port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
 
     def start():
         proc = subprocess.Popen(
@@ -108,27 +109,29 @@ def redis_server(tmp_path_factory):
         raise RuntimeError("private redis-server did not start")
 
     state = {"proc": start(), "url": f"redis://127.0.0.1:{port}/0", "start": start}
-    yield state
-    state["proc"].terminate()
-    state["proc"].wait(10)
+    try:
+        yield state
+    finally:
+        state["proc"].terminate()
+        state["proc"].wait(10)
 
 
-@pytest.fixture(scope="module")
-def server(postgres_admin_dsn, redis_server, tmp_path_factory):
-    """Gunicorn with two workers; yields the socket path and the master process."""
+@contextlib.contextmanager
+def gunicorn(admin_dsn: str, redis_url: str, tmp: Path):
+    """Gunicorn with two workers on a database of its own; yields the socket path, the
+    master process, the log and the database."""
     name = f"homerack_gunicorn_{secrets.token_hex(4)}"
-    pg_exec(postgres_admin_dsn, f"CREATE DATABASE {name}")
-    url = with_dbname(postgres_admin_dsn, name)
+    pg_exec(admin_dsn, f"CREATE DATABASE {name}")
+    url = with_dbname(admin_dsn, name)
     upgrade(url)
     add_test_users(url)  # user 1, the admin of _admin_token()
-    tmp = tmp_path_factory.mktemp("gunicorn")
     (tmp / "metrics").mkdir()
     sock = str(tmp / "api.sock")
     env = {
         **os.environ,
         "HOMERACK_DATABASE_URL": url,
         "HOMERACK_JWT_SECRET": "x" * 40,
-        "HOMERACK_REDIS_URL": redis_server["url"],
+        "HOMERACK_REDIS_URL": redis_url,
         "HOMERACK_BIND": f"unix:{sock}",
         "HOMERACK_WORKERS": "2",
         "HOMERACK_UPLOAD_DIR": str(tmp / "uploads"),
@@ -152,31 +155,52 @@ def server(postgres_admin_dsn, redis_server, tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if request(sock, "GET", "/api/health/ready")[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not become ready:\n" + (tmp / "gunicorn.log").read_text())
-    state = {
-        "sock": sock,
-        "proc": proc,
-        "log": tmp / "gunicorn.log",
-        "dsn": postgres_admin_dsn,
-        "db": name,
-        "url": url,
-    }
-    yield state
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(20)
-    log.close()
-    pg_exec(postgres_admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if request(sock, "GET", "/api/health/ready")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("gunicorn did not become ready:\n" + (tmp / "gunicorn.log").read_text())
+        yield {
+            "sock": sock,
+            "proc": proc,
+            "log": tmp / "gunicorn.log",
+            "dsn": admin_dsn,
+            "db": name,
+            "url": url,
+        }
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
+        log.close()
+        pg_exec(admin_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def server(postgres_admin_dsn, tmp_path_factory):
+    """The server the tests share: none of them stops it, its Redis or its workers."""
+    with (
+        private_redis(tmp_path_factory.mktemp("redis")) as redis_server,
+        gunicorn(postgres_admin_dsn, redis_server["url"], tmp_path_factory.mktemp("gunicorn")) as s,
+    ):
+        yield s
+
+
+@pytest.fixture
+def own_server(postgres_admin_dsn, tmp_path):
+    """A server and Redis of the test's own, for a test that stops or kills them."""
+    (tmp_path / "redis").mkdir()
+    with (
+        private_redis(tmp_path / "redis") as redis_server,
+        gunicorn(postgres_admin_dsn, redis_server["url"], tmp_path) as s,
+    ):
+        yield {**s, "redis": redis_server}
 
 
 def metric(text: str, name: str, **labels) -> float:
@@ -216,10 +240,10 @@ def test_metrics_are_summed_across_workers(server):
     assert metric(text, "homerack_workers") == 2  # one per live worker, summed
 
 
-def test_a_dead_worker_leaves_the_workers_gauge(server):
+def test_a_dead_worker_leaves_the_workers_gauge(own_server):
     """The workers gauge counts live workers: a killed worker's 1 goes, its replacement's
     comes (the service-down alert and the dashboard read it)."""
-    sock = server["sock"]
+    sock = own_server["sock"]
     before: set[int] = set()
     for _ in range(200):  # both workers' pids, so that a new one means the replacement
         before.add(request(sock, "GET", "/api/health/detailed")[2]["pid"])
@@ -246,8 +270,8 @@ def test_request_id_goes_through_gunicorn(server):
     assert status == 200 and headers["x-request-id"] == "req-1234-abcd"
 
 
-def test_redis_down_degrades_and_recovers(server, redis_server):
-    sock = server["sock"]
+def test_redis_down_degrades_and_recovers(own_server):
+    sock, redis_server = own_server["sock"], own_server["redis"]
     redis_server["proc"].terminate()
     redis_server["proc"].wait(10)
     try:
@@ -299,9 +323,9 @@ def test_database_down_is_503_and_recovers(server):
     assert {r[1]["x-request-id"] for r in reads} <= failed
 
 
-def test_sigterm_lets_an_in_flight_request_finish(server):
+def test_sigterm_lets_an_in_flight_request_finish(own_server):
     """Gunicorn stops gracefully: a request already being received is answered."""
-    sock, proc = server["sock"], server["proc"]
+    sock, proc = own_server["sock"], own_server["proc"]
     token = _admin_token()
     payload = json.dumps({"name": "graceful", "u_height": 12}).encode()
     conn = UnixConnection(sock, timeout=20)
@@ -322,7 +346,7 @@ def test_sigterm_lets_an_in_flight_request_finish(server):
     conn.close()
     assert raw.startswith(b"HTTP/1.1 201"), raw[:200]
     assert proc.wait(20) == 0
-    assert re.search(rb"Shutting down|Handling signal: term", server["log"].read_bytes())
+    assert re.search(rb"Shutting down|Handling signal: term", own_server["log"].read_bytes())
 
 
 def _admin_token() -> str:
@@ -333,8 +357,8 @@ def _admin_token() -> str:
 
 
 def test_log_lines_are_json_without_prefix_outside_the_journal(server):
-    """Everything the server wrote (boot, the killed worker, the database outage, the
-    shutdown) is one JSON object per line, with no syslog prefix: stderr was a file."""
+    """Everything the server wrote (boot, requests, the database outage) is one JSON object
+    per line, with no syslog prefix: stderr was a file."""
     lines = server["log"].read_text().splitlines()
     assert len(lines) > 5
     for line in lines:

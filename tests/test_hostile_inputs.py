@@ -7,8 +7,7 @@ import warnings
 
 import jwt
 import pytest
-
-from conftest import JWT_SECRET, USER_IDS, token
+from helpers import JWT_SECRET, USER_IDS, token
 
 DEEP = 100_000
 
@@ -108,26 +107,28 @@ def _forge(claims: dict, key="another-secret-another-secret-xx", algorithm="HS25
 
 
 @pytest.mark.parametrize(
-    ("bearer", "words"),
+    ("make", "words"),
+    # Made when the test runs, not when it is collected: a token made long before (a slow
+    # suite) would be refused as expired instead of for the reason the test is about.
     [
-        (_forge({}, None, "none"), "invalid"),  # alg none, unsigned
-        (_forge({}), "invalid"),  # another key
-        (_forge({}, JWT_SECRET, "HS512"), "invalid"),  # an algorithm not ours
-        (_forge({"exp": int(time.time()) - 5}, JWT_SECRET), "expired"),
-        (_forge({"sub": "1e3"}, JWT_SECRET), "invalid"),
-        (_forge({"sub": "99999999999999999999"}, JWT_SECRET), "invalid"),
-        (_forge({"sub": 1}, JWT_SECRET), "invalid"),
-        (_forge({"epoch": "0"}, JWT_SECRET), "invalid"),
-        (_forge({"epoch": True}, JWT_SECRET), "invalid"),
-        (_forge({"role": ["admin"]}, JWT_SECRET), "invalid"),
-        (_forge({"sub": "424242"}, JWT_SECRET), "no longer exists"),  # no such user
-        (_forge({"epoch": 1}, JWT_SECRET), "changed"),  # a future epoch
-        (token("admin")[:-4] + "AAAA", "invalid"),  # tampered signature
-        (token("admin") + "\u0000", "invalid"),
+        (lambda: _forge({}, None, "none"), "invalid"),  # alg none, unsigned
+        (lambda: _forge({}), "invalid"),  # another key
+        (lambda: _forge({}, JWT_SECRET, "HS512"), "invalid"),  # an algorithm not ours
+        (lambda: _forge({"exp": int(time.time()) - 5}, JWT_SECRET), "expired"),
+        (lambda: _forge({"sub": "1e3"}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"sub": "99999999999999999999"}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"sub": 1}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"epoch": "0"}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"epoch": True}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"role": ["admin"]}, JWT_SECRET), "invalid"),
+        (lambda: _forge({"sub": "424242"}, JWT_SECRET), "no longer exists"),  # no such user
+        (lambda: _forge({"epoch": 1}, JWT_SECRET), "changed"),  # a future epoch
+        (lambda: token("admin")[:-4] + "AAAA", "invalid"),  # tampered signature
+        (lambda: token("admin") + "\u0000", "invalid"),
     ],
 )
-async def test_abused_tokens_are_401_and_write_nothing(api, bearer, words):
-    headers = {"Authorization": f"Bearer {bearer}"}
+async def test_abused_tokens_are_401_and_write_nothing(api, make, words):
+    headers = {"Authorization": f"Bearer {make()}"}
     read = await api.get("/api/racks", role=None, headers=headers)
     assert read.status_code == 401, read.text
     assert words in read.json["description"]

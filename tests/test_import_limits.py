@@ -13,8 +13,8 @@ import jinja2
 import orjson
 import pytest
 import yaml
+from helpers import Api, token
 
-from conftest import Api, token
 from homerack.api.app import create_app
 from homerack.config import Config
 from homerack.domain.errors import MAX_LISTED, STOP_AFTER

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
+from helpers import logo_names, png, query
 from scratch_db import pg_exec
 
-from conftest import logo_names, png, query
 from homerack.cli import main
 
 

@@ -6,12 +6,12 @@ import re
 import falcon.inspect
 import falcon.testing
 import pytest
+from helpers import token
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from pydantic import ValidationError
 
-from conftest import token
 from homerack.api import ui
 from homerack.api.app import create_app
 from homerack.domain.schemas import BrandIn, LoginIn, RackIn, UserIn

@@ -20,8 +20,8 @@ import falcon.testing
 import pytest
 import redis
 import yaml
+from helpers import Api
 
-from conftest import Api
 from homerack.api.app import create_app
 from homerack.api.common import CACHED_PAGE_SIZES
 from homerack.config import parse_rate

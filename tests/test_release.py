@@ -5,8 +5,8 @@ import logging
 
 import falcon.testing
 import pytest
+from helpers import token
 
-from conftest import token
 from homerack import __version__, release
 from homerack.api.app import create_app
 from homerack.cli import main
@@ -36,6 +36,10 @@ async def test_health_shows_the_release(config, monkeypatch, tmp_path):
     health, detailed = await _health(config)
     assert health == {"status": "ok", "version": __version__, "release": RELEASE}
     assert detailed["release"] == RELEASE and detailed["version"] == __version__
+    # The DB pool's figures (the fixture's pool of 2; the detailed check itself used one).
+    database = detailed["database"]
+    assert database["pool_size"] == 2 and 1 <= database["pool_threads"] <= 2
+    assert database["queued"] == 0
 
 
 async def test_no_release_file_is_null(config, monkeypatch, tmp_path):

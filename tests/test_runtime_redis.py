@@ -10,8 +10,8 @@ import time
 import falcon.testing
 import pytest
 import redis
+from helpers import Api, png
 
-from conftest import Api, png
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
 from homerack.cache import Cache, RateLimiter, connect

@@ -13,9 +13,9 @@ import sqlite3
 import falcon.testing
 import psycopg2
 import pytest
+from helpers import JWT_SECRET, add_test_users
 from scratch_db import scratch_database
 
-from conftest import JWT_SECRET, add_test_users
 from homerack.api.app import create_app
 from homerack.cli import main
 from homerack.config import Config
@@ -266,6 +266,6 @@ def test_db_status_help_documents_the_exit_codes(capsys):
 
 
 def _token() -> str:
-    from conftest import token
+    from helpers import token
 
     return token("admin")

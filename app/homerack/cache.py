@@ -23,7 +23,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -31,8 +31,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from .config import Rate
 from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
+
+if TYPE_CHECKING:  # the optimizer children import this module: keep pydantic out of them
+    from .config import Rate
 
 log = logging.getLogger("homerack.redis")
 
@@ -321,11 +323,13 @@ class RateLimiter:
     def __init__(self, redis: Redis):
         self.redis = redis
         self.local = LocalGcra()
-        self._script = redis.client.register_script(_GCRA) if redis.client else None
+        self._script = None  # registered on first use: the client may be attached later
 
     async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
         bucket = f"{PREFIX}rl:{name}"
         wait_ms = None
+        if self._script is None and self.redis.client is not None:
+            self._script = self.redis.client.register_script(_GCRA)
         if (script := self._script) is not None:
             wait_ms = await self.redis.call(
                 "ratelimit",

@@ -11,29 +11,28 @@ import glob
 import logging
 import os
 
+from homerack.config import ServerSettings
 from homerack.logs import gunicorn_logconfig
 
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
-
+# The HOMERACK_* variables, checked (homerack.config): a bad value stops the start with
+# an error naming the variable.
+_settings = ServerSettings.load()
 
 # Under systemd socket activation (LISTEN_FDS set, as in homerack@blue.socket) Gunicorn
 # takes the inherited sockets and ignores ``bind``; bind matters for manual runs only.
-bind = [b.strip() for b in os.environ.get("HOMERACK_BIND", "unix:/run/homerack.sock").split(",")]
+bind = list(_settings.bind)
 
-# One event loop per process: one worker per CPU this process may run on.
-workers = _int("HOMERACK_WORKERS", len(os.sched_getaffinity(0)))
+# Default: one worker per CPU this process may run on (one event loop per process).
+workers = _settings.workers
 worker_class = "uvicorn_worker.UvicornWorker"
 
 # Seconds a worker gets to finish its requests after TERM/HUP; systemd's TimeoutStopSec
 # must be longer. ``timeout`` kills a worker whose event loop is stuck that long.
-graceful_timeout = _int("HOMERACK_GRACEFUL_TIMEOUT", 30)
-timeout = _int("HOMERACK_TIMEOUT", 30)
+graceful_timeout = _settings.graceful_timeout
+timeout = _settings.timeout
 # Longer than nginx's upstream keepalive_timeout (60 s) so nginx, not Gunicorn, closes
 # idle upstream connections: no race between a close and a reuse.
-keepalive = _int("HOMERACK_KEEPALIVE", 75)
+keepalive = _settings.keepalive
 
 # X-Forwarded-For/-Proto are trusted from these peers. Over a unix socket the peer has no
 # address, so only "*" makes uvicorn read the headers. That is safe here: the socket is
@@ -42,17 +41,17 @@ keepalive = _int("HOMERACK_KEEPALIVE", 75)
 # the web hosts reach (firewall + IPAddressAllow, localhost excluded). nginx must *set*
 # X-Forwarded-For to $remote_addr, not append to a client-supplied one.
 _unix_only = all(b.startswith("unix:") for b in bind)
-forwarded_allow_ips = os.environ.get(
-    "HOMERACK_FORWARDED_ALLOW_IPS", "*" if _unix_only else "127.0.0.1,::1"
-)
+forwarded_allow_ips = _settings.forwarded_allow_ips
+if forwarded_allow_ips is None:
+    forwarded_allow_ips = "*" if _unix_only else "127.0.0.1,::1"
 
 # Gunicorn >= 25 opens a control socket for gunicornc, by default at a per-user path
 # that a second instance of the same user would take over. Keep it in this service's
 # RuntimeDirectory (systemd exports RUNTIME_DIRECTORY), or off: "" or "off" disables.
 _runtime_dir = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
-control_socket = os.environ.get(
-    "HOMERACK_CONTROL_SOCKET", os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off"
-)
+control_socket = _settings.control_socket
+if control_socket is None:
+    control_socket = os.path.join(_runtime_dir, "gunicorn.ctl") if _runtime_dir else "off"
 control_socket_disable = control_socket in ("", "off")
 
 # Errors to stderr (the journal), in the app's JSON line format with the syslog priority
@@ -61,7 +60,7 @@ control_socket_disable = control_socket in ("", "off")
 # Gunicorn's (uvicorn's) access log stays off: the app writes its own JSON access line
 # with the request id when HOMERACK_ACCESS_LOG=true, and nginx logs every request anyway.
 errorlog = "-"
-loglevel = os.environ.get("HOMERACK_LOG_LEVEL", "info")
+loglevel = _settings.log_level
 accesslog = None
 logconfig_dict = gunicorn_logconfig(loglevel)
 logging.captureWarnings(True)

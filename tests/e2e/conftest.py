@@ -12,7 +12,6 @@ under CI (``CI`` set) they fail instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import socket
@@ -24,16 +23,11 @@ from pathlib import Path
 import pytest
 from scratch_db import scratch_database
 
-from e2e.helpers import ApiClient, RateCheck
+from e2e.helpers import API_BURST, API_RATE, PASSWORD, ApiClient, checked_page, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HOMERACK_E2E_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("HOMERACK_E2E_ARTIFACTS", ROOT / "test-artifacts" / "e2e"))
-PASSWORD = "e2e-password-" + secrets.token_hex(4)
-# The nginx default (roles/nginx/defaults/main.yml: nginx_api_rate, nginx_api_burst).
-API_RATE, API_BURST = 20, 40
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def _unavailable(what: str):
@@ -155,28 +149,6 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@contextlib.contextmanager
-def checked_page(browser, base_url: str, timeout_ms: int):
-    """A fresh browser context (desktop size) on ``base_url``, checked when it closes: no
-    console errors (but those in ``page.expected_errors``), no 429, no burst above the
-    API limit."""
-    context = browser.new_context(base_url=base_url, viewport=DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(timeout_ms)
-    check = RateCheck(API_RATE, API_BURST)
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("request", lambda req: check.request(req.url))
-    page.on("response", lambda resp: check.response(resp.url, resp.status))
-    page.expected_errors = []  # tests add substrings of console errors they provoke
-    yield page
-    context.close()
-    unexpected = [e for e in errors if not any(s in e for s in page.expected_errors)]
-    assert not unexpected, f"browser console errors: {unexpected}"
-    check.assert_within_limit()
-
-
 @pytest.fixture
 def browser_page(playwright_browser, server):
     """A checked page on the app (see checked_page)."""
@@ -189,24 +161,3 @@ def signed_in(browser_page, server):
     """A page signed in as the admin, on the racks list."""
     sign_in(browser_page, "admin")
     return browser_page
-
-
-def sign_in(page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
-
-
-def screenshot(page, artifacts: Path, name: str, phone: bool = False) -> Path:
-    """A full-page screenshot at desktop size, and at phone size with ``phone``."""
-    path = artifacts / f"{name}.png"
-    page.screenshot(path=path, full_page=True)
-    if phone:
-        size = page.viewport_size
-        page.set_viewport_size(PHONE)
-        page.wait_for_timeout(200)
-        page.screenshot(path=artifacts / f"{name}-phone.png", full_page=True)
-        page.set_viewport_size(size)
-    return path

@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from e2e.conftest import checked_page, sign_in
+from e2e.helpers import checked_page, sign_in
 
 URL = os.environ.get("HOMERACK_E2E_URL", "")
 

@@ -1,12 +1,22 @@
-"""Helpers of the browser tests: an API client to arrange data, and the rate check."""
+"""Helpers of the browser tests: an API client to arrange data, the rate check, a checked
+page, signing in and screenshots."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
+
+PASSWORD = "e2e-password-" + secrets.token_hex(4)
+# The nginx default (roles/nginx/defaults/main.yml: nginx_api_rate, nginx_api_burst).
+API_RATE, API_BURST = 20, 40
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 class ApiClient:
@@ -110,3 +120,46 @@ class RateCheck:
             f"{self.count} API requests reached an excess of {self.peak:.1f} over "
             f"{self.rate} r/s; nginx refuses above {self.burst}"
         )
+
+
+@contextlib.contextmanager
+def checked_page(browser, base_url: str, timeout_ms: int):
+    """A fresh browser context (desktop size) on ``base_url``, checked when it closes: no
+    console errors (but those in ``page.expected_errors``), no 429, no burst above the
+    API limit."""
+    context = browser.new_context(base_url=base_url, viewport=DESKTOP, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    check = RateCheck(API_RATE, API_BURST)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("request", lambda req: check.request(req.url))
+    page.on("response", lambda resp: check.response(resp.url, resp.status))
+    page.expected_errors = []  # tests add substrings of console errors they provoke
+    yield page
+    context.close()
+    unexpected = [e for e in errors if not any(s in e for s in page.expected_errors)]
+    assert not unexpected, f"browser console errors: {unexpected}"
+    check.assert_within_limit()
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def screenshot(page, artifacts: Path, name: str, phone: bool = False) -> Path:
+    """A full-page screenshot at desktop size, and at phone size with ``phone``."""
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    if phone:
+        size = page.viewport_size
+        page.set_viewport_size(PHONE)
+        page.wait_for_timeout(200)
+        page.screenshot(path=artifacts / f"{name}-phone.png", full_page=True)
+        page.set_viewport_size(size)
+    return path

@@ -7,8 +7,7 @@ import json
 import re
 import secrets
 
-from e2e.conftest import PASSWORD, screenshot, sign_in
-from e2e.helpers import ApiClient
+from e2e.helpers import PASSWORD, ApiClient, screenshot, sign_in
 
 
 def rack_names(api) -> set[str]:

@@ -6,7 +6,7 @@ import csv
 import io
 import secrets
 
-from e2e.conftest import screenshot, sign_in
+from e2e.helpers import screenshot, sign_in
 
 CABLE_LABEL_FORMULA = '=HYPERLINK("http://x")'
 

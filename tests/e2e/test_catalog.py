@@ -9,7 +9,7 @@ import secrets
 
 from PIL import Image
 
-from e2e.conftest import screenshot, sign_in
+from e2e.helpers import screenshot, sign_in
 
 
 def png(colour=(31, 95, 168), size=(48, 24)) -> bytes:

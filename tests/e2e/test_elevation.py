@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from e2e.conftest import screenshot
+from e2e.helpers import screenshot
 from e2e.rackdata import (
     NAS,
     SERVER,

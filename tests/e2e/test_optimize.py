@@ -4,7 +4,7 @@ says so and offers to run again."""
 
 from __future__ import annotations
 
-from e2e.conftest import screenshot
+from e2e.helpers import screenshot
 from e2e.rackdata import (
     SERVER,
     SWITCH,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from e2e.conftest import screenshot, sign_in
+from e2e.helpers import screenshot, sign_in
 from e2e.rackdata import SERVER, SWITCH, block, make_rack, place, unique
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from e2e.conftest import PASSWORD, sign_in
+from e2e.helpers import PASSWORD, sign_in
 
 
 def test_sign_in_shows_the_racks_and_sign_out_clears_the_token(browser_page, artifacts):

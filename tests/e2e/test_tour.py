@@ -4,7 +4,7 @@ screenshots are the closing pictures of the suite (test-artifacts/e2e/tour-*.png
 
 from __future__ import annotations
 
-from e2e.conftest import screenshot
+from e2e.helpers import screenshot
 
 
 def test_the_demo_homelab_shows_its_racks_devices_and_cables(signed_in, server, artifacts):

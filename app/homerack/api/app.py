@@ -28,6 +28,7 @@ from . import (
 )
 from .common import BoundedInt
 from .openapi import OpenApiResource, build
+from .roles import check_declared_roles
 from .runtime import Runtime
 
 
@@ -67,8 +68,8 @@ def create_app(config: Config | None = None) -> falcon.asgi.App:
         MetricsMiddleware(),
         RequestIdMiddleware(config.access_log),
         rt,
-        auth.AuthMiddleware(rt),
-        limits.RateLimitMiddleware(rt),
+        auth.AuthMiddleware(rt.tokens),
+        limits.RateLimitMiddleware(rt.limiter, config.rate_limit),
     ]
     if config.cors_origins:
         middleware.insert(
@@ -93,8 +94,12 @@ def create_app(config: Config | None = None) -> falcon.asgi.App:
     openapi = OpenApiResource()
     routes = [
         *health.routes(rt),
-        ("/api/auth/login", auth.LoginResource(rt), None),
-        ("/api/auth/me", auth.MeResource(rt), None),
+        (
+            "/api/auth/login",
+            auth.LoginResource(rt.run, rt.tokens, rt.limiter, config.login_rate_limit),
+            None,
+        ),
+        ("/api/auth/me", auth.MeResource(rt.run), None),
         *brands.routes(rt),
         *device_types.routes(rt),
         *racks.routes(rt),
@@ -105,6 +110,7 @@ def create_app(config: Config | None = None) -> falcon.asgi.App:
         ("/api/openapi.json", openapi, None),
         ("/metrics", MetricsResource(), None),
     ]
+    check_declared_roles(routes)
     for path, resource, suffix in routes:
         app.add_route(path, resource, suffix=suffix)
     openapi.document = build(routes)

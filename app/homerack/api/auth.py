@@ -1,16 +1,15 @@
-"""Bearer-token authentication and role checks; login and current-user routes."""
+"""Bearer tokens (issue, verify, revoke) and authentication; login and current-user routes."""
 
 from __future__ import annotations
 
 import falcon
+from cachetools import TTLCache
 
 from .. import security
 from ..domain.schemas import LoginIn, Token, User, parse
 from ..storage import users
 from .common import json_body
 from .limits import check_login
-
-_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer_claims(req, secret: str) -> dict:
@@ -30,55 +29,60 @@ def bearer_claims(req, secret: str) -> dict:
         ) from None
 
 
-async def verified_claims(req, rt) -> dict:
-    """The claims of the request's bearer token, verified and still standing: its user
-    exists, is active, and has the role and token epoch the token was issued with (a
-    change of password, role or status bumps the epoch). 401 otherwise."""
-    claims = bearer_claims(req, rt.config.jwt_secret)
-    user_id = int(claims["sub"])
-    try:
-        state = rt.token_states[user_id]
-    except KeyError:
-        state = rt.token_states[user_id] = await rt.run(users.token_state, user_id)
-    reason = security.revocation(claims, state)
-    if reason is not None:
-        raise falcon.HTTPUnauthorized(
-            title="Token revoked", description=reason, challenges=['Bearer error="invalid_token"']
-        )
-    return claims
+class Tokens:
+    """Issues bearer tokens and verifies them against their user's current state.
 
+    A token stands while its user exists, is active, and has the role and token epoch
+    the token was issued with (a change of password, role or status bumps the epoch).
+    Each worker re-reads a user's state at most every ``check_seconds``.
+    """
 
-def require_role(claims: dict, needed: str, doing: str = "this") -> None:
-    """403 unless the token's role is at least ``needed``."""
-    if security.ROLE_RANK[claims["role"]] < security.ROLE_RANK[needed]:
-        raise falcon.HTTPForbidden(
-            title="Forbidden",
-            description=f"{doing} needs the {needed} role; you are {claims['role']}",
+    def __init__(self, run, *, secret: str, ttl_seconds: int, check_seconds: int):
+        self.run = run
+        self.secret = secret
+        self.ttl_seconds = ttl_seconds
+        # user id -> TokenState (None: no such user); only the event loop touches it.
+        self.states: TTLCache = TTLCache(maxsize=10_000, ttl=max(check_seconds, 0.001))
+
+    def issue(self, user: dict, epoch: int) -> str:
+        return security.issue_token(
+            self.secret, user["id"], user["username"], user["role"], self.ttl_seconds, epoch
         )
+
+    async def verified_claims(self, req) -> dict:
+        """The claims of the request's bearer token, verified and still standing; 401
+        otherwise."""
+        claims = bearer_claims(req, self.secret)
+        user_id = int(claims["sub"])
+        try:
+            state = self.states[user_id]
+        except KeyError:
+            state = self.states[user_id] = await self.run(users.token_state, user_id)
+        reason = security.revocation(claims, state)
+        if reason is not None:
+            raise falcon.HTTPUnauthorized(
+                title="Token revoked",
+                description=reason,
+                challenges=['Bearer error="invalid_token"'],
+            )
+        return claims
+
+    def forget(self, user_id: int) -> None:
+        """Re-read the user's state on their next request (their tokens may be revoked)."""
+        self.states.pop(user_id, None)
 
 
 class AuthMiddleware:
     """Every /api route needs a valid token unless its resource says ``public = True``.
+    The roles are declared on the responders (``require_role``)."""
 
-    Safe methods need the resource's ``read_role`` (default viewer), others its
-    ``write_role`` (default editor). A change of the user's password, role or status
-    revokes their tokens (see ``verified_claims``).
-    """
-
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, tokens: Tokens):
+        self.tokens = tokens
 
     async def process_resource(self, req, resp, resource, params) -> None:
         if resource is None or getattr(resource, "public", False) or req.method == "OPTIONS":
             return
-        claims = await verified_claims(req, self.rt)
-        needed = (
-            getattr(resource, "read_role", "viewer")
-            if req.method in _SAFE
-            else getattr(resource, "write_role", "editor")
-        )
-        require_role(claims, needed)
-        req.context.user = claims
+        req.context.user = await self.tokens.verified_claims(req)
 
 
 class LoginResource:
@@ -98,13 +102,16 @@ class LoginResource:
         }
     }
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run, tokens: Tokens, limiter, rate):
+        self.run = run
+        self.tokens = tokens
+        self.limiter = limiter
+        self.rate = rate  # HOMERACK_LOGIN_RATE_LIMIT
 
     async def on_post(self, req, resp) -> None:
         data = parse(LoginIn, await json_body(req))
-        await check_login(self.rt, req.remote_addr, data.username)
-        found = await self.rt.run(users.authenticate, data.username, data.password)
+        await check_login(self.limiter, self.rate, req.remote_addr, data.username)
+        found = await self.run(users.authenticate, data.username, data.password)
         if found is None:
             raise falcon.HTTPUnauthorized(
                 title="Login failed",
@@ -112,14 +119,10 @@ class LoginResource:
                 challenges=["Bearer"],
             )
         user, epoch = found
-        ttl = self.rt.config.jwt_ttl_seconds
-        token = security.issue_token(
-            self.rt.config.jwt_secret, user["id"], user["username"], user["role"], ttl, epoch
-        )
         resp.media = {
-            "access_token": token,
+            "access_token": self.tokens.issue(user, epoch),
             "token_type": "Bearer",
-            "expires_in": ttl,
+            "expires_in": self.tokens.ttl_seconds,
             "user": user,
         }
 
@@ -129,11 +132,11 @@ class MeResource:
         "on_get": {"summary": "The user the token belongs to", "tags": ["auth"], "response": User}
     }
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run):
+        self.run = run
 
     async def on_get(self, req, resp) -> None:
-        user = await self.rt.run(users.get_user, int(req.context.user["sub"]))
+        user = await self.run(users.get_user, int(req.context.user["sub"]))
         if not user["active"]:
             raise falcon.HTTPUnauthorized(
                 title="Account disabled",

@@ -12,6 +12,7 @@ import orjson
 from falcon.routing.converters import IntConverter
 
 from ..domain.schemas import MAX_ID, UNSAFE_CHARS, parse
+from .roles import require_role
 
 MAX_LIMIT = 500
 # The only pages a list caches: these sizes (the API's default 50, the UI's 200), at an
@@ -98,7 +99,7 @@ class Filter:
         return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Crud:
     """The storage functions and input model of one resource family."""
 
@@ -111,8 +112,6 @@ class Crud:
     update: Callable
     delete: Callable
     filters: tuple[Filter, ...] = field(default_factory=tuple)
-    read_role: str = "viewer"
-    write_role: str = "editor"
     patch_model: type | None = None  # when PATCH takes another document than POST
     cache: str | None = None  # cache namespace of the reads (None: not cached)
     invalidates: tuple[str, ...] = ()  # cache namespaces a write makes stale
@@ -135,13 +134,13 @@ def cache_key(*parts) -> str:
 
 
 class CrudResource:
-    """``/api/<kind>`` (list, create) and ``/api/<kind>/{id}`` (get, patch, delete)."""
+    """``/api/<kind>`` (list, create) and ``/api/<kind>/{id}`` (get, patch, delete).
+    Viewers read; writes need the editor role."""
 
-    def __init__(self, rt, crud: Crud):
-        self.rt = rt
+    def __init__(self, run, cache, crud: Crud):
+        self.run = run  # a unit of work on the DB pool (Runtime.run)
+        self.cache = cache
         self.crud = crud
-        self.read_role = crud.read_role
-        self.write_role = crud.write_role
 
     async def _read(self, key: tuple, fn, *args, keep=None, **kwargs):
         # Free-text searches are not cached: any client could mint endless keys and crowd
@@ -150,24 +149,24 @@ class CrudResource:
             f.kind is str and not f.choices and kwargs.get(f.name) for f in self.crud.filters
         )
         if self.crud.cache is None or free_text:
-            return await self.rt.run(fn, *args, **kwargs)
-        return await self.rt.cache.get_or_load(
+            return await self.run(fn, *args, **kwargs)
+        return await self.cache.get_or_load(
             self.crud.cache,
             cache_key(self.crud.kind, *key),
-            lambda: self.rt.run(fn, *args, **kwargs),
+            lambda: self.run(fn, *args, **kwargs),
             keep,
         )
 
     async def _write(self, fn, *args):
-        result = await self.rt.run(fn, *args)
-        await self.rt.cache.invalidate(*self.crud.invalidates)  # after the commit
+        result = await self.run(fn, *args)
+        await self.cache.invalidate(*self.crud.invalidates)  # after the commit
         return result
 
     async def on_get(self, req, resp) -> None:
         limit, offset = paging(req)
         filters = {f.name: f.read(req) for f in self.crud.filters}
         if limit not in CACHED_PAGE_SIZES or offset % limit:
-            resp.media = await self.rt.run(self.crud.list, limit, offset, **filters)
+            resp.media = await self.run(self.crud.list, limit, offset, **filters)
             return
         resp.media = await self._read(
             ("list", limit, offset, filters),
@@ -178,6 +177,7 @@ class CrudResource:
             **filters,
         )
 
+    @require_role("editor")
     async def on_post(self, req, resp) -> None:
         data = parse(self.crud.model, await json_body(req))
         item = await self._write(self.crud.create, data)
@@ -188,9 +188,11 @@ class CrudResource:
     async def on_get_item(self, req, resp, id: int) -> None:
         resp.media = await self._read(("item", id), self.crud.get, id)
 
+    @require_role("editor")
     async def on_patch_item(self, req, resp, id: int) -> None:
         resp.media = await self._write(self.crud.update, id, await json_body(req))
 
+    @require_role("editor")
     async def on_delete_item(self, req, resp, id: int) -> None:
         await self._write(self.crud.delete, id)
         resp.status = falcon.HTTP_204
@@ -251,6 +253,5 @@ def _has_items(page: dict) -> bool:
     return bool(page["items"])
 
 
-def crud_routes(rt, base: str, crud: Crud) -> list[tuple]:
-    resource = CrudResource(rt, crud)
+def crud_routes(base: str, resource: CrudResource) -> list[tuple]:
     return [(base, resource, None), (base + "/{id:int}", resource, "item")]

@@ -23,12 +23,15 @@ import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 import falcon
 
 from ..cache import PREFIX, Redis
-from ..config import Config
 from ..metrics import OPTIMIZER_IN_PROGRESS, OPTIMIZER_RUNS
+
+if TYPE_CHECKING:  # the optimizer children import this module: keep pydantic out of them
+    from ..config import Config
 
 log = logging.getLogger("homerack")
 

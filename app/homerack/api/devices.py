@@ -5,18 +5,18 @@ from __future__ import annotations
 from ..domain.choices import CABLE_TYPES
 from ..domain.schemas import Connection, ConnectionIn, Device, DeviceIn
 from ..storage import devices
-from .common import RACKS_WRITE, Crud, Filter, crud_routes
+from .common import RACKS_WRITE, Crud, CrudResource, Filter, crud_routes
 
 DEVICES = Crud(
-    "device",
-    "devices",
-    DeviceIn,
-    devices.list_devices,
-    devices.create_device,
-    devices.get_device,
-    devices.update_device,
-    devices.delete_device,
-    (
+    kind="device",
+    plural="devices",
+    model=DeviceIn,
+    list=devices.list_devices,
+    create=devices.create_device,
+    get=devices.get_device,
+    update=devices.update_device,
+    delete=devices.delete_device,
+    filters=(
         Filter("q", str, "name contains (case-insensitive)"),
         Filter("rack_id", int, "only devices in this rack"),
         Filter("device_type_id", int, "only devices of this type"),
@@ -28,15 +28,15 @@ DEVICES = Crud(
 )
 
 CONNECTIONS = Crud(
-    "connection",
-    "connections",
-    ConnectionIn,
-    devices.list_connections,
-    devices.create_connection,
-    devices.get_connection,
-    devices.update_connection,
-    devices.delete_connection,
-    (
+    kind="connection",
+    plural="connections",
+    model=ConnectionIn,
+    list=devices.list_connections,
+    create=devices.create_connection,
+    get=devices.get_connection,
+    update=devices.update_connection,
+    delete=devices.delete_connection,
+    filters=(
         Filter("device_id", int, "cables with this device at either end"),
         Filter("rack_id", int, "cables with an end in this rack"),
         Filter("cable_type", str, "only this cable type", CABLE_TYPES),
@@ -49,6 +49,6 @@ CONNECTIONS = Crud(
 
 def routes(rt) -> list[tuple]:
     return [
-        *crud_routes(rt, "/api/devices", DEVICES),
-        *crud_routes(rt, "/api/connections", CONNECTIONS),
+        *crud_routes("/api/devices", CrudResource(rt.run, rt.cache, DEVICES)),
+        *crud_routes("/api/connections", CrudResource(rt.run, rt.cache, CONNECTIONS)),
     ]

@@ -24,7 +24,6 @@ from .. import __version__, release
 from ..domain.schemas import CacheStats, Health, HealthDetail, Live, Ready, Startup
 from ..storage import DatabaseUnavailable
 from ..storage.database import IncompatibleSchema, pending_migrations
-from .auth import verified_claims
 from .openapi import OPTIONAL_AUTH
 
 _PUBLIC = {"tags": ["health"], "security": []}
@@ -77,6 +76,7 @@ class HealthResource:
     }
 
     def __init__(self, rt):
+        # The probes report on the worker's runtime as a whole (its public state only).
         self.rt = rt
         self.release = release.current()  # read once, at startup
         self.networks = [ipaddress.ip_network(n, strict=False) for n in rt.config.trusted_networks]
@@ -122,9 +122,7 @@ class HealthResource:
                 "status": database,
                 "latency_ms": db_ms,
                 "provider": rt.db.provider_name if rt.db else None,
-                "pool_size": rt.config.db_pool_size,
-                "pool_threads": rt._threads,
-                "queued": rt.executor._work_queue.qsize() if rt.executor else None,
+                **rt.pool_stats(),
             },
             "redis": {"status": redis, "latency_ms": redis_ms},
             "optimizer": {
@@ -148,7 +146,7 @@ class HealthResource:
         except ValueError:
             pass
         try:
-            admin = (await verified_claims(req, self.rt))["role"] == "admin"
+            admin = (await self.rt.tokens.verified_claims(req))["role"] == "admin"
         except falcon.HTTPUnauthorized:
             admin = False
         if not admin:

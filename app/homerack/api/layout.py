@@ -15,8 +15,8 @@ from ..domain.errors import Problem, ValidationFailed
 from ..domain.schemas import MAX_ID, BomReport, OptimizeIn, Proposal, parse
 from ..metrics import OPTIMIZER_RUNS, OPTIMIZER_SECONDS
 from ..storage import layout
-from .auth import require_role
 from .common import RACKS_WRITE, json_body
+from .roles import check_role, require_role
 
 # Opened straight in a browser, the SVG may not run anything (names are escaped anyway).
 _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -97,10 +97,6 @@ def _positions_param(req) -> dict[int, int]:
 
 
 class LayoutResource:
-    # Proposals, the BOM and the elevation only read: viewers may use them. Saving a
-    # layout (``apply``) needs the editor role, checked in the responder.
-    read_role = "viewer"
-    write_role = "viewer"
     openapi = {
         "on_post_optimize": {
             "summary": "Propose (or apply) the best placement of the rack's devices",
@@ -157,20 +153,25 @@ class LayoutResource:
         },
     }
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run, cache, optimizer_pool):
+        self.run = run
+        self.cache = cache
+        self.optimizer = optimizer_pool  # the worker's optimizer processes
 
+    # A proposal only reads: viewers may ask for one. Saving it (``apply``, in the body)
+    # needs the editor role.
+    @require_role("viewer")
     async def on_post_optimize(self, req, resp, id: int) -> None:
         body = parse(OptimizeIn, await json_body(req))
         if body.apply:
-            require_role(
+            check_role(
                 req.context.user, "editor", "applying a layout (send apply: false for a proposal)"
             )
-        plan = await self.rt.run(layout.load_plan, id, body.add_device_ids)
+        plan = await self.run(layout.load_plan, id, body.add_device_ids)
         weights = optimizer.Weights(**body.weights.model_dump())
         started = time.perf_counter()
         try:
-            result = await self.rt.optimizer.run(
+            result = await self.optimizer.run(
                 req.context.user["sub"],
                 body.time_limit_ms,
                 optimizer.optimize,
@@ -190,34 +191,34 @@ class LayoutResource:
         doc["layout_version"] = plan.version
         doc["applied"] = False
         if body.apply:
-            doc["layout_version"] = await self.rt.run(
+            doc["layout_version"] = await self.run(
                 layout.apply_plan, plan, result.positions, body.layout_version
             )
-            await self.rt.cache.invalidate(*RACKS_WRITE)
+            await self.cache.invalidate(*RACKS_WRITE)
             doc["applied"] = True
         if body.include_svg:
             doc["elevation_svg"] = render_svg(plan.rack, plan.devices, result.positions)
         resp.media = doc
 
     async def on_get_bom(self, req, resp, id: int) -> None:
-        resp.media = await self.rt.run(layout.rack_bom, id)
+        resp.media = await self.run(layout.rack_bom, id)
 
     async def on_get_bom_csv(self, req, resp, id: int) -> None:
-        filename, text = await self.rt.run(layout.rack_bom_csv, id)
+        filename, text = await self.run(layout.rack_bom_csv, id)
         resp.content_type = "text/csv; charset=utf-8"
         resp.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         resp.text = text
 
     async def on_get_elevation(self, req, resp, id: int) -> None:
         positions = _positions_param(req)
-        rack, devices = await self.rt.run(layout.rack_elevation, id, list(positions))
+        rack, devices = await self.run(layout.rack_elevation, id, list(positions))
         resp.content_type = "image/svg+xml"
         resp.set_header("Content-Security-Policy", _SVG_CSP)
         resp.text = render_svg(rack, devices, positions or None)
 
 
 def routes(rt) -> list[tuple]:
-    resource = LayoutResource(rt)
+    resource = LayoutResource(rt.run, rt.cache, rt.optimizer)
     return [
         ("/api/racks/{id:int}/optimize", resource, "optimize"),
         ("/api/racks/{id:int}/bom", resource, "bom"),

@@ -20,30 +20,30 @@ class RateLimitMiddleware:
     Runs after authentication; health probes and /metrics (``rate_limited = False``)
     are exempt. Fails open when Redis is down."""
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, limiter, rate):
+        self.limiter = limiter
+        self.rate = rate  # HOMERACK_RATE_LIMIT
 
     async def process_resource(self, req, resp, resource, params) -> None:
-        rate = self.rt.config.rate_limit
+        rate = self.rate
         if rate is None or resource is None or not getattr(resource, "rate_limited", True):
             return
         user = getattr(req.context, "user", None)
         client = f"user:{user['sub']}" if user else f"addr:{req.remote_addr}"
-        wait = await self.rt.limiter.hit("api", client, rate)
+        wait = await self.limiter.hit("api", client, rate)
         if wait > 0:
             raise too_many(wait, f"rate limit of {rate} exceeded")
 
 
-async def check_login(rt, address: str, username: str) -> None:
+async def check_login(limiter, rate, address: str, username: str) -> None:
     """Login attempts, per client address and per username. Strict: without Redis a
     per-process limit still applies, so a Redis outage never opens the door to
     password guessing."""
-    rate = rt.config.login_rate_limit
     if rate is None:
         return
     waits = [
-        await rt.limiter.hit("login_addr", address, rate, strict=True),
-        await rt.limiter.hit("login_user", username, rate, strict=True),
+        await limiter.hit("login_addr", address, rate, strict=True),
+        await limiter.hit("login_user", username, rate, strict=True),
     ]
     if max(waits) > 0:
         raise too_many(max(waits), "too many login attempts")

@@ -21,15 +21,15 @@ class LogoFileResource:
     # Rate limited like the API (the default): unlike the UI's files, each one is a read
     # of the database.
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run):
+        self.run = run
 
     async def on_get(self, req, resp, name: str) -> None:
         if not is_logo_name(name):  # before the database: junk never reaches it
             raise falcon.HTTPNotFound(
                 description="no such logo; logos are /uploads/logos/<sha256>.<png|jpg|webp>"
             )
-        logo = await self.rt.run(logos.fetch_logo, name)
+        logo = await self.run(logos.fetch_logo, name)
         if logo is None:
             raise NotFound("logo", name)
         digest = name.split(".", 1)[0]
@@ -46,4 +46,4 @@ class LogoFileResource:
 
 
 def routes(rt) -> list[tuple]:
-    return [("/uploads/logos/{name}", LogoFileResource(rt), None)]
+    return [("/uploads/logos/{name}", LogoFileResource(rt.run), None)]

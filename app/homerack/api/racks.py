@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from ..domain.schemas import Rack, RackDetail, RackIn, RackSummary
 from ..storage import racks
-from .common import RACKS_WRITE, Crud, Filter, crud_routes
+from .common import RACKS_WRITE, Crud, CrudResource, Filter, crud_routes
 
 CRUD = Crud(
-    "rack",
-    "racks",
-    RackIn,
-    racks.list_racks,
-    racks.create_rack,
-    racks.get_rack,
-    racks.update_rack,
-    racks.delete_rack,
-    (
+    kind="rack",
+    plural="racks",
+    model=RackIn,
+    list=racks.list_racks,
+    create=racks.create_rack,
+    get=racks.get_rack,
+    update=racks.update_rack,
+    delete=racks.delete_rack,
+    filters=(
         Filter("q", str, "name contains (case-insensitive)"),
         Filter("location", str, "exact location (case-insensitive)"),
     ),
@@ -28,4 +28,4 @@ CRUD = Crud(
 
 
 def routes(rt) -> list[tuple]:
-    return crud_routes(rt, "/api/racks", CRUD)
+    return crud_routes("/api/racks", CrudResource(rt.run, rt.cache, CRUD))

@@ -10,13 +10,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from cachetools import TTLCache
-
 from .. import storage
 from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
 from ..metrics import DB_SESSION, WORKERS
 from ..storage.database import open_database
+from .auth import Tokens
 from .common import EVERY_NAMESPACE
 from .compute import BoundedThreads, OptimizerPool
 
@@ -32,6 +31,9 @@ class Runtime:
     this pool. Each pool thread keeps one connection: a worker holds at most
     ``db_pool_size`` database connections. The Redis client (cache, rate limits) is
     optional and every use of it fails open.
+
+    The app factory hands each resource the parts it uses (``run``, ``cache``,
+    ``tokens``, ...); only the health probes look at the runtime as a whole.
     """
 
     def __init__(self, config: Config):
@@ -43,23 +45,33 @@ class Runtime:
         self.optimizer = OptimizerPool(config)
         self.decoder = BoundedThreads("decode", DECODE_THREADS, DECODE_QUEUE, "image uploads")
         self._threads = 0
+        self._queued = 0  # units of work submitted to the DB pool and not yet started
         self._lock = threading.Lock()
         self.started_at: float | None = None
-        # user id -> TokenState (None: no such user), read at most every
-        # token_check_seconds per user and worker; only the event loop touches it.
-        self.token_states: TTLCache = TTLCache(
-            maxsize=10_000, ttl=max(config.token_check_seconds, 0.001)
-        )
-        self._use_redis(None)
-
-    def _use_redis(self, client) -> None:
-        self.redis = Redis(client)
-        self.cache = Cache(self.redis, self.config.cache_ttl_seconds)
+        # Created once, so the resources can hold them; the Redis client is attached in
+        # the lifespan startup (without one, every use fails open).
+        self.redis = Redis(None)
+        self.cache = Cache(self.redis, config.cache_ttl_seconds)
         self.limiter = RateLimiter(self.redis)
+        self.tokens = Tokens(
+            self.run,
+            secret=config.jwt_secret,
+            ttl_seconds=config.jwt_ttl_seconds,
+            check_seconds=config.token_check_seconds,
+        )
 
     def _count_thread(self) -> None:
         with self._lock:
             self._threads += 1
+
+    def pool_stats(self) -> dict:
+        """The DB pool: its configured size, the threads started so far, the units of work
+        waiting for a thread."""
+        return {
+            "pool_size": self.config.db_pool_size,
+            "pool_threads": self._threads,
+            "queued": self._queued if self.executor else None,
+        }
 
     async def process_startup(self, scope, event) -> None:
         self.executor = ThreadPoolExecutor(
@@ -73,7 +85,7 @@ class Runtime:
         log.info("database ready (%s)", self.db.provider_name)
         if self.config.redis_url:
             # Created here, inside the worker's event loop (after Gunicorn's fork).
-            self._use_redis(connect(self.config.redis_url))
+            self.redis.client = connect(self.config.redis_url)
             if await self.redis.ping() is None:
                 log.warning("redis is not reachable; serving without cache (fail open)")
         self.optimizer.start(self.redis)
@@ -110,12 +122,10 @@ class Runtime:
         that may have been saved before its connection died makes every cached read
         stale: its own invalidation would never run."""
         ctx = contextvars.copy_context()  # run_in_executor does not copy contextvars
-        call = functools.partial(storage.call, fn, self.db, *args, **kwargs)
+        call = functools.partial(ctx.run, storage.call, fn, self.db, *args, **kwargs)
         try:
             with DB_SESSION.labels(getattr(fn, "__name__", "other")).time():
-                return await asyncio.get_running_loop().run_in_executor(
-                    self.executor, ctx.run, call
-                )
+                return await self._submit(call)
         except storage.DatabaseUnavailable as exc:
             if exc.maybe_committed:
                 await self.cache.invalidate(*EVERY_NAMESPACE)
@@ -123,4 +133,26 @@ class Runtime:
 
     async def offload(self, fn, *args):
         """Run blocking non-DB work (decoding an import document) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await self._submit(functools.partial(fn, *args))
+
+    async def _submit(self, call):
+        """``call()`` on the DB pool, counted as queued until a thread takes it (or the
+        caller gives up waiting)."""
+        waiting = [True]
+
+        def leave() -> None:
+            with self._lock:
+                if waiting[0]:
+                    waiting[0] = False
+                    self._queued -= 1
+
+        def started():
+            leave()
+            return call()
+
+        with self._lock:
+            self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, started)
+        finally:
+            leave()

@@ -9,6 +9,7 @@ import falcon
 from ..domain.schemas import Imported, InventoryDoc, parse_inventory
 from ..storage import transfer
 from .common import CATALOG_WRITE, bounded_body
+from .roles import require_role
 
 
 class ExportResource:
@@ -20,18 +21,17 @@ class ExportResource:
         }
     }
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run):
+        self.run = run
 
     async def on_get(self, req, resp) -> None:
-        resp.media = await self.rt.run(transfer.export_inventory)
+        resp.media = await self.run(transfer.export_inventory)
         resp.downloadable_as = "homerack-inventory.json"
 
 
 class ImportResource:
     """Replaces the whole inventory atomically: a document with any error changes nothing."""
 
-    write_role = "admin"
     openapi = {
         "on_post": {
             "summary": "Replace the whole inventory with an exported document",
@@ -48,15 +48,19 @@ class ImportResource:
         }
     }
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, run, offload, cache, max_bytes: int):
+        self.run = run
+        self.offload = offload  # blocking work off the event loop (Runtime.offload)
+        self.cache = cache
+        self.max_bytes = max_bytes  # HOMERACK_MAX_IMPORT_BYTES
 
+    @require_role("admin")
     async def on_post(self, req, resp) -> None:
-        data = await bounded_body(req, self.rt.config.max_import_bytes, "HOMERACK_MAX_IMPORT_BYTES")
+        data = await bounded_body(req, self.max_bytes, "HOMERACK_MAX_IMPORT_BYTES")
         # Decoding and validating a document of megabytes takes a while: off the loop.
-        doc = await self.rt.offload(_parse, req.options.media_handlers[falcon.MEDIA_JSON], data)
-        imported = await self.rt.run(transfer.import_inventory, doc)
-        await self.rt.cache.invalidate(*CATALOG_WRITE)
+        doc = await self.offload(_parse, req.options.media_handlers[falcon.MEDIA_JSON], data)
+        imported = await self.run(transfer.import_inventory, doc)
+        await self.cache.invalidate(*CATALOG_WRITE)
         resp.media = {"imported": imported}
 
 
@@ -66,4 +70,5 @@ def _parse(handler, data: bytes) -> InventoryDoc:
 
 
 def routes(rt) -> list[tuple]:
-    return [("/api/export", ExportResource(rt), None), ("/api/import", ImportResource(rt), None)]
+    importer = ImportResource(rt.run, rt.offload, rt.cache, rt.config.max_import_bytes)
+    return [("/api/export", ExportResource(rt.run), None), ("/api/import", importer, None)]
