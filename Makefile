@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export HOMERACK_TEST_POSTGRES ?= postgresql:///postgres
 export HOMERACK_TEST_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test pytest unit lint lock ansible-lint alerts molecule lab lab-destroy services venv clean
+.PHONY: dev controller test pytest unit lint lock ansible-lint alerts molecule lab lab-destroy services venv clean
 
 # The release's lock for this machine's Python and architecture, when there is one: the
 # venv gets the same pins the release ships (lock/, written by `make lock`).
@@ -28,6 +28,9 @@ $(BIN)/.installed-%: pyproject.toml $(BIN)/.installed
 	touch $@
 
 venv: $(BIN)/.installed
+
+## The deployment controller: the app's venv plus Ansible (the deploy dependency group).
+controller: $(BIN)/.installed-deploy
 
 ## Run HomeRack: the web UI and the API at http://127.0.0.1:8000/, on SQLite (./var), with the
 ## catalog and a demo homelab.

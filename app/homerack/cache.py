@@ -34,6 +34,8 @@ from redis.retry import Retry
 from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
 
 if TYPE_CHECKING:  # the optimizer children import this module: keep pydantic out of them
+    from redis.commands.core import AsyncScript
+
     from .config import Rate
 
 log = logging.getLogger("homerack.redis")
@@ -323,7 +325,8 @@ class RateLimiter:
     def __init__(self, redis: Redis):
         self.redis = redis
         self.local = LocalGcra()
-        self._script = None  # registered on first use: the client may be attached later
+        # Registered on first use: the client may be attached later.
+        self._script: AsyncScript | None = None
 
     async def hit(self, name: str, key: str, rate: Rate, *, strict: bool = False) -> float:
         bucket = f"{PREFIX}rl:{name}"

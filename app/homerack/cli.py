@@ -53,7 +53,7 @@ def _db(config):
 
 
 def cmd_serve(args, config) -> int:
-    """Development server: one uvicorn process. Production runs Gunicorn (see README)."""
+    """Development server: one uvicorn process. Production runs Gunicorn (docs/deployment.md)."""
     import uvicorn
 
     from . import logs

@@ -14,11 +14,18 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, ValidationError
-from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 MIN_SECRET_LENGTH = 32
 
@@ -142,23 +149,24 @@ def _bool(raw: Any) -> Any:
     raise ValueError(f"must be true or false, got {raw!r}")
 
 
-def _parsed(kind: Any, parse) -> Any:
-    """``kind``, read by ``parse`` from the variable's text (no JSON decoding)."""
-    return Annotated[
-        kind, NoDecode, BeforeValidator(lambda raw: parse(raw) if isinstance(raw, str) else raw)
-    ]
+def _from_text(parse):
+    """A validator reading the variable's text with ``parse`` (defaults pass through)."""
+    return BeforeValidator(lambda raw: parse(raw) if isinstance(raw, str) else raw)
 
 
-def _int(lo: int, hi: int | None = None) -> Any:
-    return Annotated[int, Field(ge=lo, le=hi)]
+def _between(lo: int, hi: int | None = None) -> Any:
+    return Field(ge=lo, le=hi)
 
 
-RateSetting = _parsed(Rate | None, _rate)
-Origins = _parsed(tuple[str, ...], _origins)
-Networks = _parsed(tuple[str, ...], _networks)
-Binds = _parsed(tuple[str, ...], lambda raw: tuple(b.strip() for b in raw.split(",")))
-Flag = Annotated[bool, BeforeValidator(_bool)]
-RedisUrl = Annotated[str | None, BeforeValidator(_redis_url)]
+# NoDecode: these are plain text, not the JSON pydantic-settings expects for tuples.
+RateSetting: TypeAlias = Annotated[Rate | None, NoDecode, _from_text(_rate)]
+Origins: TypeAlias = Annotated[tuple[str, ...], NoDecode, _from_text(_origins)]
+Networks: TypeAlias = Annotated[tuple[str, ...], NoDecode, _from_text(_networks)]
+Binds: TypeAlias = Annotated[
+    tuple[str, ...], NoDecode, _from_text(lambda raw: tuple(b.strip() for b in raw.split(",")))
+]
+Flag: TypeAlias = Annotated[bool, BeforeValidator(_bool)]
+RedisUrl: TypeAlias = Annotated[str | None, BeforeValidator(_redis_url)]
 
 
 class _Settings(BaseSettings):
@@ -170,7 +178,14 @@ class _Settings(BaseSettings):
     empty_is_a_value: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, **_sources):
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)  # load() reads the variables (see _Variables)
 
     @classmethod
@@ -194,7 +209,7 @@ class _Variables(EnvSettingsSource):
         return self._env
 
 
-def _config_error(cls, error: dict) -> ConfigError:
+def _config_error(cls, error: ErrorDetails) -> ConfigError:
     """The first validation error, worded as the hand-written checks always were."""
     field = str(error["loc"][0])
     name = f"HOMERACK_{field.upper()}"
@@ -223,16 +238,16 @@ class AppSettings(_Settings):
     upload_dir: Path | None = None
     redis_url: RedisUrl = None
     cors_origins: Origins = ()
-    jwt_ttl_seconds: _int(60, 30 * 86400) = 12 * 3600
-    token_check_seconds: _int(0, 300) = 5
-    db_pool_size: _int(1, 64) = 4
-    max_logo_bytes: _int(1024, 20 * 1024 * 1024) = 1024 * 1024
-    max_import_bytes: _int(64 * 1024, 256 * 1024 * 1024) = 16 * 1024 * 1024
-    optimizer_processes: _int(1, 16) = 1
-    optimizer_queue: _int(1, 64) = 4
-    optimizer_per_user: _int(1, 64) = 1
-    optimizer_memory_mb: _int(128, 16384) = 256
-    cache_ttl_seconds: _int(0, 86400) = 60
+    jwt_ttl_seconds: Annotated[int, _between(60, 30 * 86400)] = 12 * 3600
+    token_check_seconds: Annotated[int, _between(0, 300)] = 5
+    db_pool_size: Annotated[int, _between(1, 64)] = 4
+    max_logo_bytes: Annotated[int, _between(1024, 20 * 1024 * 1024)] = 1024 * 1024
+    max_import_bytes: Annotated[int, _between(64 * 1024, 256 * 1024 * 1024)] = 16 * 1024 * 1024
+    optimizer_processes: Annotated[int, _between(1, 16)] = 1
+    optimizer_queue: Annotated[int, _between(1, 64)] = 4
+    optimizer_per_user: Annotated[int, _between(1, 64)] = 1
+    optimizer_memory_mb: Annotated[int, _between(128, 16384)] = 256
+    cache_ttl_seconds: Annotated[int, _between(0, 86400)] = 60
     rate_limit: RateSetting = _rate("50/s burst 100")
     login_rate_limit: RateSetting = _rate("10/m burst 5")
     access_log: Flag = False
@@ -244,10 +259,12 @@ class ServerSettings(_Settings):
 
     bind: Binds = ("unix:/run/homerack.sock",)
     # One event loop per process: one worker per CPU this process may run on.
-    workers: _int(1) = Field(default_factory=lambda: len(os.sched_getaffinity(0)))
-    graceful_timeout: _int(0) = 30
-    timeout: _int(0) = 30
-    keepalive: _int(0) = 75
+    workers: Annotated[int, _between(1)] = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0))
+    )
+    graceful_timeout: Annotated[int, _between(0)] = 30
+    timeout: Annotated[int, _between(0)] = 30
+    keepalive: Annotated[int, _between(0)] = 75
     forwarded_allow_ips: str | None = None  # default: see gunicorn_conf.py
     control_socket: str | None = None  # default: see gunicorn_conf.py; "" or "off": none
     log_level: str = "info"

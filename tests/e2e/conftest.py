@@ -45,7 +45,7 @@ def playwright_browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+        _unavailable("playwright is not installed (pip install --group test)")
     with sync_playwright() as pw:
         # The flags keep Chromium off the network it would otherwise call home to.
         browser = pw.chromium.launch(

@@ -40,8 +40,10 @@ def _unique_keys(pairs: list[tuple]) -> dict:
     doc = dict(pairs)
     if len(doc) != len(pairs):
         seen: set = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"duplicate key {key[:40]!r} in a JSON object")
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key[:40]!r} in a JSON object")
+            seen.add(key)
     return doc
 
 

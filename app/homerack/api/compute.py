@@ -98,12 +98,10 @@ class UserSlots:
         slot = uuid.uuid4().hex
         key = f"{PREFIX}optimizer:user:{user}"
         held = None
-        if self._script is not None:
+        if (script := self._script) is not None:
             held = await self.redis.call(
                 "optimizer_slot",
-                lambda r: self._script(
-                    keys=[key], args=[self.cap, int(ttl_s * 1000), slot], client=r
-                ),
+                lambda r: script(keys=[key], args=[self.cap, int(ttl_s * 1000), slot], client=r),
             )
         if held is None:  # no Redis: this worker's runs only
             held = self.local[user] if self.local[user] >= self.cap else -1
@@ -172,6 +170,17 @@ class OptimizerPool:
         for executor in executors:
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
 
+    # Both exist from process_startup on (they need the worker's event loop and Redis).
+    def _slots(self) -> UserSlots:
+        if self.slots is None:
+            raise RuntimeError("the optimizer pool is used before process_startup")
+        return self.slots
+
+    def _queue(self) -> asyncio.Queue[ProcessPoolExecutor | None]:
+        if self._free is None:
+            raise RuntimeError("the optimizer pool is used before process_startup")
+        return self._free
+
     async def run(self, user: str, time_limit_ms: int, fn, *args):
         """``fn(*args)`` in a child; its arguments and result must pickle (plain data)."""
         deadline_s = time_limit_ms / 1000 * 1.5 + DEADLINE_MARGIN_S
@@ -181,13 +190,14 @@ class OptimizerPool:
         self.pending += 1
         slot = None
         try:
-            slot, n = await self.slots.acquire(user, QUEUE_WAIT_S + deadline_s)
+            slots = self._slots()
+            slot, n = await slots.acquire(user, QUEUE_WAIT_S + deadline_s)
             if slot is None:
                 OPTIMIZER_RUNS.labels("user_limit").inc()
                 raise falcon.HTTPTooManyRequests(
                     title="Too many optimizations",
                     description=f"you already have {n} optimization{'s' * (n != 1)} running "
-                    f"(at most {self.slots.cap} at a time); retry when "
+                    f"(at most {slots.cap} at a time); retry when "
                     f"{'it' if n == 1 else 'one'} has finished",
                     retry_after=max(1, math.ceil(time_limit_ms / 1000)),
                 )
@@ -195,12 +205,12 @@ class OptimizerPool:
         finally:
             self.pending -= 1
             if slot is not None:
-                await self.slots.release(user, slot)
+                await self._slots().release(user, slot)
 
     async def _run(self, deadline_s: float, fn, args):
         with OPTIMIZER_IN_PROGRESS.labels("queued").track_inprogress():
             try:
-                executor = await asyncio.wait_for(self._free.get(), QUEUE_WAIT_S)
+                executor = await asyncio.wait_for(self._queue().get(), QUEUE_WAIT_S)
             except TimeoutError:
                 OPTIMIZER_RUNS.labels("busy").inc()
                 raise busy("the optimizer is busy with other runs") from None
@@ -246,7 +256,7 @@ class OptimizerPool:
             raise
         finally:
             self.running -= 1
-            self._free.put_nowait(executor)
+            self._queue().put_nowait(executor)
 
 
 class BoundedThreads:

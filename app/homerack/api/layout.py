@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import falcon
 
@@ -39,10 +40,10 @@ def _score(s: optimizer.Score | None) -> dict | None:
 
 def proposal(plan: layout.Plan, result: optimizer.Result, weights: optimizer.Weights) -> dict:
     """The response document of an optimizer run (placements listed top first)."""
-    placements = []
+    placements: list[dict[str, Any]] = []
     names = {d.id: d.name for d in plan.devices}
     for d in plan.devices:
-        new = result.positions[d.id]
+        new = result.positions[d.stored_id]
         placements.append(
             {
                 "device_id": d.id,

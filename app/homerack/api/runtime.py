@@ -14,7 +14,7 @@ from .. import storage
 from ..cache import Cache, RateLimiter, Redis, connect
 from ..config import Config
 from ..metrics import DB_SESSION, WORKERS
-from ..storage.database import open_database
+from ..storage.database import Database, open_database
 from .auth import Tokens
 from .common import EVERY_NAMESPACE
 from .compute import BoundedThreads, OptimizerPool
@@ -38,7 +38,7 @@ class Runtime:
 
     def __init__(self, config: Config):
         self.config = config
-        self.db = None
+        self.db: Database | None = None
         self.executor: ThreadPoolExecutor | None = None
         # CPU-bound work stays off the DB threads: the optimizer in child processes
         # (no shared GIL with the event loop), image decoding on threads of its own.
@@ -81,8 +81,9 @@ class Runtime:
         )
         self.decoder.start()
         loop = asyncio.get_running_loop()
-        self.db = await loop.run_in_executor(self.executor, open_database, self.config.database_url)
-        log.info("database ready (%s)", self.db.provider_name)
+        db = await loop.run_in_executor(self.executor, open_database, self.config.database_url)
+        log.info("database ready (%s)", db.provider_name)
+        self.db = db
         if self.config.redis_url:
             # Created here, inside the worker's event loop (after Gunicorn's fork).
             self.redis.client = connect(self.config.redis_url)
@@ -98,13 +99,13 @@ class Runtime:
         await self.decoder.close()
         if self.executor is None:
             return
-        if self.db is not None:
+        if (db := self.db) is not None:
             # One disconnect per pool thread: the barrier keeps each task on its own thread.
             barrier = threading.Barrier(self._threads)
 
             def disconnect() -> None:
                 barrier.wait(timeout=5)
-                self.db.disconnect()
+                db.disconnect()
 
             loop = asyncio.get_running_loop()
             await asyncio.gather(

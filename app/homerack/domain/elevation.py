@@ -95,7 +95,9 @@ def render_svg(
     occupied = [False] * (H + 2)
     drawn: list[tuple[Device, int, int]] = []
     for d in devices:
-        u = positions[d.id] if positions is not None and d.id in positions else d.position_u
+        u = d.position_u
+        if positions is not None and d.id is not None:
+            u = positions.get(d.id, u)
         h = d.u_height
         if u is None or u < 1 or u + h - 1 > H:
             continue

@@ -67,6 +67,13 @@ class Device:
         return (self.position_u or 0) + self.u_height - 1
 
     @property
+    def stored_id(self) -> int:
+        """The id of a stored device: the optimizer and its proposals key devices by it."""
+        if self.id is None:
+            raise ValueError(f"device {self.name!r} has no id (not stored)")
+        return self.id
+
+    @property
     def access_weight(self) -> float:
         return ACCESS_WEIGHTS[self.access]
 

@@ -82,19 +82,22 @@ def fit_problems(rack: Rack, d: Device) -> list[LayoutProblem]:
 
 def overlap_problems(devices: Iterable[Device]) -> list[LayoutProblem]:
     """Every pair of placed devices sharing a unit."""
-    ordered = sorted(devices, key=lambda d: (d.position_u, d.name))
+    ordered = sorted(
+        ((d.position_u, d) for d in devices if d.position_u is not None),
+        key=lambda t: (t[0], t[1].name),
+    )
     problems = []
     # Sorted by position, a device can only overlap the ones starting before its top.
-    for i, d in enumerate(ordered):
-        for other in ordered[i + 1 :]:
-            if other.position_u > d.top_u:
+    for i, (u, d) in enumerate(ordered):
+        for other_u, other in ordered[i + 1 :]:
+            if other_u > d.top_u:
                 break
             problems.append(
                 LayoutProblem(
                     "overlap",
                     other.id,
-                    f"devices '{d.name}' ({span(d.position_u, d.u_height)}) and "
-                    f"'{other.name}' ({span(other.position_u, other.u_height)}) overlap",
+                    f"devices '{d.name}' ({span(u, d.u_height)}) and "
+                    f"'{other.name}' ({span(other_u, other.u_height)}) overlap",
                 )
             )
     return problems

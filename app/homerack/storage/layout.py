@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from pony.orm import db_session
 
@@ -119,7 +120,7 @@ def apply_plan(
     return _version(rack, placed, added)
 
 
-def _rack_bom(db, rack_id: int) -> tuple[object, Bom]:
+def _rack_bom(db, rack_id: int) -> tuple[Any, Bom]:  # (the Pony rack, its BOM)
     """The rack and the cable BOM of its connections."""
     rack = get_or_404(db.Rack, rack_id, "rack")
     placed = rack_devices(db, rack)

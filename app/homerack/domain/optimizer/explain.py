@@ -30,7 +30,7 @@ def explain(m: CostModel, devices: Sequence[Device], new: Sequence[int]) -> dict
         }
         reason = max(pulls, key=lambda k: pulls[k])
         if pulls[reason] <= 0:
-            out[d.id] = head
+            out[d.stored_id] = head
             continue
         if reason == "cable":
             y, c = max(m.adj[i], key=lambda t: (t[1], -abs(new[t[0]] - u)))
@@ -44,5 +44,5 @@ def explain(m: CostModel, devices: Sequence[Device], new: Sequence[int]) -> dict
             text = f"{label}: {'at the top' if top else 'placed high'} so its heat rises clear"
         else:
             text = f"{d.access} access: placed near the ergonomic height U{round(m.E)}"
-        out[d.id] = f"{head}: {text}"
+        out[d.stored_id] = f"{head}: {text}"
     return out

@@ -41,7 +41,8 @@ def feasibility_problems(rack: Rack, devices: Sequence[Device]) -> list[str]:
     reasons += [p.reason for p in rules.budget_problems(rack, devices)]
     used: set[int] = set()
     for d in locked_ok:
-        used.update(range(d.position_u, d.top_u + 1))
+        if d.position_u is not None:  # always, for locked_ok; says so to the type checker
+            used.update(range(d.position_u, d.top_u + 1))
     need = sum(d.u_height for d in devices if not d.locked)
     free = H - len(used)
     if need > free:

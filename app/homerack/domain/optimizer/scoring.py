@@ -218,8 +218,10 @@ class CostModel:
         for i in range(n):
             row = [0.0]
             for u in range(1, H - self.h[i] + 2):
-                c = u + self.hh[i]
-                row.append(self.kw * self.w[i] * (c - 1) + self.ka * self.a[i] * abs(c - E))
+                centre = u + self.hh[i]
+                row.append(
+                    self.kw * self.w[i] * (centre - 1) + self.ka * self.a[i] * abs(centre - E)
+                )
             self.ftab.append(row)
 
     def cost(self, pos: Sequence[int]) -> float:

@@ -513,15 +513,15 @@ def warm_start(
             occ[u] = False
     rest = []
     for i in movable:
-        u = m.devices[i].position_u
+        at = m.devices[i].position_u
         if (
-            u is not None
-            and u >= 1
-            and u + m.h[i] - 1 <= m.H
-            and not any(occ[v] for v in range(u, u + m.h[i]))
+            at is not None
+            and at >= 1
+            and at + m.h[i] - 1 <= m.H
+            and not any(occ[v] for v in range(at, at + m.h[i]))
         ):
-            pos[i] = u
-            for v in range(u, u + m.h[i]):
+            pos[i] = at
+            for v in range(at, at + m.h[i]):
                 occ[v] = True
         else:
             rest.append(i)

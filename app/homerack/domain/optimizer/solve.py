@@ -101,7 +101,7 @@ def optimize(
     else:
         lb = min(score.cost, max(0.0, cost_lower_bound(m, segments, locked_pos, movable)))
     return Result(
-        positions={d.id: best[i] for i, d in enumerate(devices)},
+        positions={d.stored_id: best[i] for i, d in enumerate(devices)},
         score=score,
         current=current,
         proof=Proof(optimal=optimal, lower_bound=lb),
