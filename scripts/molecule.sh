@@ -8,7 +8,9 @@
 #   default[:distro], cluster[:distro]   a shape of the whole site.yml (one host; the tiers on
 #                                        separate hosts)
 #   role:<role>[:distro]                 one role of roles/ alone on a fresh host (molecule/role)
-#   roles[:distro]                       role:<role> for every role of roles/
+#   roles[:distro]                       role:<role> for every role with a scenario
+#                                        (molecule/role/<role>/; systemd_hardening has none:
+#                                        the service roles' scenarios run it)
 # The distro (bookworm, the default, or trixie) picks the Debian release of the hosts through
 # MOLECULE_DISTRO, so each scenario has one definition for every release.
 #
@@ -27,13 +29,13 @@ export ANSIBLE_HOME=${ANSIBLE_HOME:-$HOME/.ansible}
 jobs=${MOLECULE_JOBS:-2}
 logdir=${TMPDIR:-/tmp}
 
-# Expand "roles[:distro]" into one run per role.
+# Expand "roles[:distro]" into one run per role scenario.
 runs=()
 for s in "${@:-default default:trixie cluster roles}"; do
     for r in $s; do
         if [ "${r%%:*}" = roles ]; then
             suffix=${r#roles}
-            for d in roles/*/; do d=${d%/}; runs+=("role:${d##*/}$suffix"); done
+            for d in molecule/role/*/hosts.yml; do d=${d%/hosts.yml}; runs+=("role:${d##*/}$suffix"); done
         else
             runs+=("$r")
         fi
