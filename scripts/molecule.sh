@@ -59,7 +59,7 @@ now() { cut -d' ' -f1 /proc/uptime | cut -d. -f1; }
 
 # One run: molecule test, its log, and a summary line in $logdir/<name>.summary.
 run() {
-    local scenario role distro name log start rc steps
+    local scenario role distro name log start rc steps ephemeral
     parse "$1"
     name=$scenario${role:+-$role}-$distro
     log=$logdir/homerack-molecule-$name.log
@@ -67,8 +67,11 @@ run() {
     start=$(now)
     if [ -n "$role" ]; then
         # A Molecule directory per role: concurrent runs of the role scenario share no state.
-        MOLECULE_ROLE=$role MOLECULE_DISTRO=$distro \
-            MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/molecule/homerack-role-$role-$distro \
+        # Emptied first: Molecule fails on an inventory link left dangling by a checkout that
+        # is gone (and the test's first step, destroy, needs no state but the container's name).
+        ephemeral=${XDG_CACHE_HOME:-$HOME/.cache}/molecule/homerack-role-$role-$distro
+        rm -rf "$ephemeral"
+        MOLECULE_ROLE=$role MOLECULE_DISTRO=$distro MOLECULE_EPHEMERAL_DIRECTORY=$ephemeral \
             molecule test -s role >"$log" 2>&1
     else
         MOLECULE_DISTRO=$distro molecule test -s "$scenario" 2>&1 | tee "$log"
