@@ -10,7 +10,8 @@
 #   role:<role>[:distro]                 one role of roles/ alone on a fresh host (molecule/role)
 #   roles[:distro]                       role:<role> for every role with a scenario
 #                                        (molecule/role/<role>/; systemd_hardening has none:
-#                                        the service roles' scenarios run it)
+#                                        the service roles' scenarios run it), those that
+#                                        prepare the most needed roles first
 # The distro (bookworm, the default, or trixie) picks the Debian release of the hosts through
 # MOLECULE_DISTRO, so each scenario has one definition for every release.
 #
@@ -35,7 +36,13 @@ for s in "${@:-default default:trixie cluster roles}"; do
     for r in $s; do
         if [ "${r%%:*}" = roles ]; then
             suffix=${r#roles}
-            for d in molecule/role/*/hosts.yml; do d=${d%/hosts.yml}; runs+=("role:${d##*/}$suffix"); done
+            # Longest first (the most roles to prepare), so that the last job to start is a
+            # short one and the jobs end together.
+            for d in $(for h in molecule/role/*/hosts.yml; do
+                n=$(sed -n 's/^ *role_test_needs: *\[\(.*\)\].*/\1/p' "$h" | tr -cd , | wc -c)
+                grep -q role_test_needs "$h" && n=$((n + 1))
+                echo "$n ${h%/hosts.yml}"
+            done | sort -k1,1nr -k2,2 | cut -d' ' -f2); do runs+=("role:${d##*/}$suffix"); done
         else
             runs+=("$r")
         fi
