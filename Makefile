@@ -83,7 +83,7 @@ alerts:
 	bash scripts/promtool.sh test rules tests/prometheus/homerack-alerts.test.yml
 
 ## Molecule, with timings: site.yml in the single-host shape on Debian 12 and 13 and the cluster
-## shape on Debian 12, then every role alone on Debian 12 (two at a time; MOLECULE_JOBS).
+## shape on Debian 12, then every role alone on Debian 12 (three at a time; MOLECULE_JOBS).
 molecule: $(BIN)/.installed-deploy
 	bash scripts/molecule.sh
 
