@@ -7,7 +7,7 @@ auto-increment primary key, filled in per backend.
 from yoyo import step
 
 __depends__: set[str] = set()
-# No release runs without these tables: nothing older could run on them (see README.md in this directory).
+# No release runs without these tables: nothing older could run on them (README.md here).
 __homerack_compat__ = "contract"
 
 PRIMARY_KEY = {
