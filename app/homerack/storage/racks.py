@@ -24,29 +24,6 @@ def rack_dict(r) -> dict:
     return {"id": r.id, **{f: getattr(r, f) for f in _RACK_FIELDS}}
 
 
-_DETAIL_KEYS = (
-    "id",
-    "name",
-    "position_u",
-    "top_u",
-    "locked",
-    "access_frequency",
-    "notes",
-    "device_type_id",
-    "brand_id",
-    "brand",
-    "logo_url",
-    "model",
-    "category",
-    "u_height",
-    "width_in",
-    "depth_mm",
-    "weight_kg",
-    "power_w",
-    "airflow",
-)
-
-
 @read_only
 def list_racks(
     db, limit: int, offset: int, q: str | None = None, location: str | None = None
@@ -141,6 +118,8 @@ _ROW_FIELDS = (
     "power_w",
     "airflow",
 )
+# What a placed device of a rack's detail shows: the row, with its top unit after its position.
+_DETAIL_KEYS = (*_ROW_FIELDS[:3], "top_u", *_ROW_FIELDS[3:])
 
 
 def _device_of_row(d: dict) -> Device:
