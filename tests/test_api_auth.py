@@ -348,3 +348,30 @@ async def test_token_state_is_read_once_per_user_and_interval(config, monkeypatc
         assert (await _bearer(api, alice)).status_code == 401  # at once where it changed
         await asyncio.sleep(1.1)
         assert (await _bearer(other, alice)).status_code == 401  # after the interval
+
+
+async def test_a_verified_token_is_remembered_but_still_expires(api):
+    """Each worker verifies a token's signature once and remembers its claims; the
+    remembered token is refused as soon as its "exp" passes, as PyJWT would."""
+    soon = jwt.encode(
+        {"sub": "1", "role": "admin", "exp": int(time.time()) + 2}, JWT_SECRET, algorithm="HS256"
+    )
+    headers = {"Authorization": f"Bearer {soon}"}
+    assert (await api.get("/api/racks", role=None, headers=headers)).status_code == 200
+    assert (await api.get("/api/racks", role=None, headers=headers)).status_code == 200
+    await asyncio.sleep(max(0.0, int(time.time()) + 3 - time.time()))
+    late = await api.get("/api/racks", role=None, headers=headers)
+    assert late.status_code == 401 and "expired" in late.json["description"]
+
+
+async def test_a_token_with_a_bad_signature_is_never_remembered(api):
+    good = token("admin")
+    assert (await api.get("/api/racks", role=None, headers=bearer(good))).status_code == 200
+    head, payload, signature = good.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    for _ in range(2):
+        assert (await api.get("/api/racks", role=None, headers=bearer(forged))).status_code == 401
+
+
+def bearer(value: str) -> dict:
+    return {"Authorization": f"Bearer {value}"}

@@ -400,3 +400,32 @@ async def test_rate_limit_state_prunes_itself_without_a_ttl(redis_db):
         assert redis_db.zrange("homerack:rl:api", 0, -1) == [b"addr:new", b"addr:slow"]
     finally:
         await limiter.redis.close()
+
+
+async def test_a_hit_answers_the_bytes_a_miss_answers(config, redis_db, lab):
+    """A hit answers the stored JSON as it is (never decoded and encoded again): the
+    same bytes and headers as the miss that stored it, and as a server without cache."""
+    paths = [
+        f"/api/racks/{lab['rack']['id']}",
+        "/api/racks",
+        "/api/devices?limit=50",
+        f"/api/devices/{lab['srv']['id']}",
+        "/api/connections",
+        "/api/device-types?limit=200",
+        "/api/brands",
+    ]
+    async with app_with(config) as c:
+        plain = [await Api(c).get(path) for path in paths]
+    async with app_with(config, redis_url=REDIS_URL) as c:
+        api = Api(c)
+        before = (await api.get("/api/health/cache/stats")).json
+        misses = [await api.get(path) for path in paths]
+        hits = [await api.get(path) for path in paths]
+        stats = (await api.get("/api/health/cache/stats")).json
+    assert stats["hits"] - before["hits"] == len(paths)
+    assert stats["misses"] - before["misses"] == len(paths)
+    for path, p, miss, hit in zip(paths, plain, misses, hits, strict=True):
+        assert hit.status_code == miss.status_code == p.status_code == 200, path
+        assert hit.content == miss.content == p.content, path
+        assert hit.headers["content-type"] == miss.headers["content-type"] == "application/json"
+        assert hit.headers["content-length"] == str(len(p.content))

@@ -122,8 +122,9 @@ class Cache:
     eviction under a wrong policy, a restart) would start again at values that old
     entries still carry, and serve them after a write. A missing generation is set anew,
     to a token no stored value has.
-    One MGET (generation + value) per hit; a short lock keeps a burst of misses on one
-    key from all hitting the database (stampede guard); TTLs get ±10 % jitter.
+    One MGET (generation + value) per hit, answered as the stored JSON bytes; a short
+    lock keeps a burst of misses on one key from all hitting the database (stampede
+    guard); TTLs get ±10 % jitter.
     """
 
     LOCK_MS = 2000  # a loader that dies frees the key after this long
@@ -134,6 +135,7 @@ class Cache:
         self.redis = redis
         self.ttl = ttl_seconds
         self._pending: set[str] = set()  # namespaces whose invalidation has not reached Redis
+        self._counters: dict[tuple[str, str], Any] = {}
 
     @property
     def enabled(self) -> bool:
@@ -146,27 +148,42 @@ class Cache:
         load: Callable[[], Awaitable[Any]],
         keep: Callable[[Any], bool] | None = None,
     ) -> Any:
-        """The cached value, else ``load()``'s, stored unless ``keep`` refuses it."""
+        """The cached value, else ``load()``'s, stored unless ``keep`` refuses it (decoded
+        from :meth:`get_or_load_json`'s bytes)."""
+        return orjson.loads(await self.get_or_load_json(namespace, key, load, keep))
+
+    async def get_or_load_json(
+        self,
+        namespace: str,
+        key: str,
+        load: Callable[[], Awaitable[Any]],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> bytes:
+        """The JSON document (``json_bytes``) of the cached value, else of ``load()``'s,
+        stored unless ``keep`` refuses the value.
+
+        A hit is one MGET and the stored bytes as they are: never decoded, so the API
+        answers them unchanged (the bytes a miss stores are the bytes it answers)."""
         if self._pending and self.redis.available:
             await self._bump_pending()
         if not self.enabled or namespace in self._pending:
-            return await load()
+            return json_bytes(await load())
         gen_key, value_key = f"{PREFIX}gen:{namespace}", f"{PREFIX}c:{namespace}:{key}"
         got = await self.redis.call("cache_get", lambda r: r.mget(gen_key, value_key))
         if got is None:
-            CACHE.labels(namespace, "error").inc()
-            return await load()
+            self._count(namespace, "error")
+            return json_bytes(await load())
         gen = got[0]
         if gen is None:  # first use, or lost: a fresh token orphans every stored value
             gen = await self.redis.call("cache_gen", lambda r: _new_generation(r, gen_key))
             if gen is None:
-                CACHE.labels(namespace, "error").inc()
-                return await load()
-        hit = self._unpack(got[1], gen)
-        if hit is not None:
-            CACHE.labels(namespace, "hit").inc()
-            return hit[0]
-        CACHE.labels(namespace, "miss").inc()
+                self._count(namespace, "error")
+                return json_bytes(await load())
+        body = _unpack(got[1], gen)
+        if body is not None:
+            self._count(namespace, "hit")
+            return body
+        self._count(namespace, "miss")
         lock_key = f"{PREFIX}lock:{namespace}:{key}"
         won = await self.redis.call(
             "cache_lock", lambda r: r.set(lock_key, 1, nx=True, px=self.LOCK_MS)
@@ -175,30 +192,31 @@ class Cache:
             for _ in range(self.WAIT_STEPS):
                 await asyncio.sleep(self.WAIT_S)
                 raw = await self.redis.call("cache_get", lambda r: r.get(value_key))
-                hit = self._unpack(raw, gen)
-                if hit is not None:
-                    return hit[0]
+                body = _unpack(raw, gen)
+                if body is not None:
+                    return body
         value = await load()
+        body = json_bytes(value)
         ttl_ms = int(self.ttl * 1000 * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
         stored = keep is None or keep(value)
-        payload = gen + b"|" + orjson.dumps(value) if stored else b""
 
         async def store(r: aioredis.Redis) -> None:
             async with r.pipeline(transaction=False) as pipe:
                 if stored:  # always with a TTL: evictable under the volatile-* policy
-                    pipe.set(value_key, payload, px=ttl_ms)
+                    pipe.set(value_key, gen + b"|" + body, px=ttl_ms)
                 pipe.delete(lock_key)
                 await pipe.execute()
 
         await self.redis.call("cache_set", store)
-        return value
+        return body
 
-    @staticmethod
-    def _unpack(raw: bytes | None, gen: bytes) -> tuple[Any] | None:
-        if not raw:
-            return None
-        stored_gen, _, body = raw.partition(b"|")
-        return (orjson.loads(body),) if stored_gen == gen else None
+    def _count(self, namespace: str, result: str) -> None:
+        # The labelled child, looked up once per namespace and result (labels() takes a
+        # lock and builds a key on every call).
+        child = self._counters.get((namespace, result))
+        if child is None:
+            child = self._counters[namespace, result] = CACHE.labels(namespace, result)
+        child.inc()
 
     async def invalidate(self, *namespaces: str) -> None:
         """Call after the write committed. Not subject to the circuit breaker: a skipped
@@ -261,6 +279,20 @@ class Cache:
             "memory_bytes": info.get("used_memory"),
             "scope": "hits and misses of this worker process",
         }
+
+
+def json_bytes(value: Any) -> bytes:
+    """The JSON document of a response body: the API's encoder (Falcon's media handler
+    uses it too), so a cached body and a freshly encoded one are the same bytes."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _unpack(raw: bytes | None, gen: bytes) -> bytes | None:
+    """The JSON body of a stored ``<generation>|<json>`` value, if stored under ``gen``."""
+    if not raw:
+        return None
+    stored_gen, _, body = raw.partition(b"|")
+    return body if stored_gen == gen else None
 
 
 def _token() -> bytes:

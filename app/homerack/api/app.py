@@ -8,6 +8,7 @@ import falcon
 import falcon.asgi
 import orjson
 
+from ..cache import json_bytes
 from ..config import Config, load_config
 from ..logs import RequestIdMiddleware
 from ..metrics import MetricsMiddleware, MetricsResource
@@ -30,10 +31,6 @@ from .common import BoundedInt
 from .openapi import OpenApiResource, build
 from .roles import check_declared_roles
 from .runtime import Runtime
-
-
-def _orjson_dumps(obj) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _unique_keys(pairs: list[tuple]) -> dict:
@@ -84,10 +81,10 @@ def create_app(config: Config | None = None) -> falcon.asgi.App:
     app = falcon.asgi.App(middleware=middleware)
 
     app.req_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=_orjson_dumps, loads=_loads
+        dumps=json_bytes, loads=_loads
     )
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=_orjson_dumps, loads=orjson.loads
+        dumps=json_bytes, loads=orjson.loads
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters["int"] = BoundedInt  # before any route is added

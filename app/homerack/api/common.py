@@ -11,6 +11,7 @@ import falcon
 import orjson
 from falcon.routing.converters import IntConverter
 
+from ..cache import json_bytes
 from ..domain.schemas import MAX_ID, UNSAFE_CHARS, parse
 from .roles import require_role
 
@@ -141,16 +142,16 @@ class CrudResource:
         self.run = run  # a unit of work on the DB pool (Runtime.run)
         self.cache = cache
         self.crud = crud
+        # Free-text filters: a read that uses one is not cached (any client could mint
+        # endless keys and crowd out the useful entries).
+        self._free_text = tuple(f.name for f in crud.filters if f.kind is str and not f.choices)
 
-    async def _read(self, key: tuple, fn, *args, keep=None, **kwargs):
-        # Free-text searches are not cached: any client could mint endless keys and crowd
-        # out the useful entries.
-        free_text = any(
-            f.kind is str and not f.choices and kwargs.get(f.name) for f in self.crud.filters
-        )
-        if self.crud.cache is None or free_text:
-            return await self.run(fn, *args, **kwargs)
-        return await self.cache.get_or_load(
+    async def _read(self, key: tuple, fn, *args, keep=None, **kwargs) -> bytes:
+        """The JSON document of ``fn``'s result: from the cache when the resource has one
+        (the stored bytes, not decoded and encoded again), else from the database."""
+        if self.crud.cache is None or any(kwargs.get(name) for name in self._free_text):
+            return json_bytes(await self.run(fn, *args, **kwargs))
+        return await self.cache.get_or_load_json(
             self.crud.cache,
             cache_key(self.crud.kind, *key),
             lambda: self.run(fn, *args, **kwargs),
@@ -168,7 +169,7 @@ class CrudResource:
         if limit not in CACHED_PAGE_SIZES or offset % limit:
             resp.media = await self.run(self.crud.list, limit, offset, **filters)
             return
-        resp.media = await self._read(
+        resp.data = await self._read(
             ("list", limit, offset, filters),
             self.crud.list,
             limit,
@@ -176,6 +177,7 @@ class CrudResource:
             keep=_has_items,
             **filters,
         )
+        resp.content_type = falcon.MEDIA_JSON
 
     @require_role("editor")
     async def on_post(self, req, resp) -> None:
@@ -186,7 +188,8 @@ class CrudResource:
         resp.media = item
 
     async def on_get_item(self, req, resp, id: int) -> None:
-        resp.media = await self._read(("item", id), self.crud.get, id)
+        resp.data = await self._read(("item", id), self.crud.get, id)
+        resp.content_type = falcon.MEDIA_JSON
 
     @require_role("editor")
     async def on_patch_item(self, req, resp, id: int) -> None:
