@@ -31,6 +31,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from . import resp
 from .metrics import CACHE, RATE_LIMITED, REDIS_ERRORS
 
 if TYPE_CHECKING:  # the optimizer children import this module: keep pydantic out of them
@@ -58,12 +59,17 @@ def connect(url: str) -> aioredis.Redis:
 
 
 class Redis:
-    """A Redis client that never raises: ``call`` returns ``default`` on any failure."""
+    """A Redis client that never raises: ``call`` returns ``default`` on any failure.
+
+    ``read`` sends a read command over the worker's pipelined link (``resp.Link``, a few
+    microseconds instead of redis-py's ~80) when the client's connection allows one."""
 
     def __init__(self, client: aioredis.Redis | None):
         self.client = client
         self._errors = 0
         self._open_until = 0.0
+        self._link: resp.Link | None = None
+        self._link_of: aioredis.Redis | None = None  # the client the link was made for
 
     @property
     def available(self) -> bool:
@@ -94,6 +100,18 @@ class Redis:
         self._errors = 0
         return result
 
+    async def read(self, op: str, *command: str) -> Any:
+        """A read command's reply (``read("cache_get", "MGET", a, b)``), as ``call``."""
+        client = self.client
+        if client is not None and self._link_of is not client:
+            if self._link is not None:
+                self._link.close()
+            self._link, self._link_of = resp.link_of(client), client
+        link = self._link
+        if link is None:
+            return await self.call(op, lambda r: r.execute_command(*command))
+        return await self.call(op, lambda r: link.command(*command))
+
     async def ping(self) -> float | None:
         """Round trip in ms, or None. Ignores the breaker: health must see recovery."""
         if self.client is None:
@@ -107,6 +125,9 @@ class Redis:
         return (time.perf_counter() - started) * 1000
 
     async def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = self._link_of = None
         if self.client is not None:
             await self.client.aclose()
 
@@ -169,7 +190,7 @@ class Cache:
         if not self.enabled or namespace in self._pending:
             return json_bytes(await load())
         gen_key, value_key = f"{PREFIX}gen:{namespace}", f"{PREFIX}c:{namespace}:{key}"
-        got = await self.redis.call("cache_get", lambda r: r.mget(gen_key, value_key))
+        got = await self.redis.read("cache_get", "MGET", gen_key, value_key)
         if got is None:
             self._count(namespace, "error")
             return json_bytes(await load())
@@ -191,7 +212,7 @@ class Cache:
         if won is None:  # someone else is loading it: wait for their value, briefly
             for _ in range(self.WAIT_STEPS):
                 await asyncio.sleep(self.WAIT_S)
-                raw = await self.redis.call("cache_get", lambda r: r.get(value_key))
+                raw = await self.redis.read("cache_get", "GET", value_key)
                 body = _unpack(raw, gen)
                 if body is not None:
                     return body
