@@ -459,3 +459,31 @@ async def test_out_of_range_ids_are_client_errors(api, method, path, body, statu
     # Ids beyond the INTEGER keys used to reach the database (or orjson) and answer 500.
     res = await api._call(method, path, json=body)
     assert res.status_code == status, res.text
+
+
+async def test_device_list_filters_order_and_pages(api, lab):
+    """Each filter of GET /api/devices, alone and together; the order (name, then id);
+    pages up to and past the end (see test_storage_lists.py for every combination)."""
+    rack, switch = lab["rack"]["id"], lab["switch"]["id"]
+    for name in ("spare-b", "spare-a", "odd_x"):  # the same order in any collation
+        await api.create("/api/devices", {"name": name, "device_type_id": switch})
+
+    async def names(**params) -> list[str]:
+        body = (await api.get("/api/devices", params=params)).json
+        assert body["total"] == len(body["items"]) or "limit" in params
+        return [d["name"] for d in body["items"]]
+
+    everything = await names()
+    assert everything == ["core", "odd_x", "pve1", "spare-a", "spare-b"]
+    assert await names(q="SPARE") == ["spare-a", "spare-b"]
+    assert await names(q="_") == ["odd_x"]  # a literal underscore, not a wildcard
+    assert await names(rack_id=rack) == ["core", "pve1"]
+    assert await names(device_type_id=switch) == ["core", "odd_x", "spare-a", "spare-b"]
+    assert await names(placed="true") == ["core", "pve1"]
+    assert await names(placed="false") == ["odd_x", "spare-a", "spare-b"]
+    assert await names(device_type_id=switch, placed="true", q="co") == ["core"]
+    assert await names(rack_id=999_999) == []
+    walked = [n for offset in (0, 2, 4) for n in await names(limit=2, offset=offset)]
+    assert walked == everything
+    past = (await api.get("/api/devices", params={"limit": 2, "offset": 6})).json
+    assert past == {"items": [], "total": 5, "limit": 2, "offset": 6}

@@ -33,6 +33,46 @@ def page(query, limit: int, offset: int, to_dict: Callable) -> dict:
     }
 
 
+def sql_page(
+    db,
+    columns: str,
+    source: str,
+    where: list[str],
+    order: str,
+    params: dict,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple], int]:
+    """One page of rows of raw SQL and the total count of rows matching ``where``, in one
+    query (a window count rides on each row). Only a page with no rows past the first
+    asks for the total on its own. ``$name`` in the clauses binds ``params[name]``: the
+    SQL text is the callers' constants only, never a value."""
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = db.select(
+        f"SELECT {columns}, count(*) OVER () FROM {source}{condition} "  # noqa: S608
+        f"ORDER BY {order} LIMIT $limit OFFSET $offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    if rows:
+        return [tuple(row)[:-1] for row in rows], int(rows[0][-1])
+    if offset == 0:
+        return [], 0
+    total = db.select(f"SELECT count(*) FROM {source}{condition}", params)  # noqa: S608
+    return [], int(total[0])
+
+
+def like_pattern(needle: str) -> str:
+    """A LIKE pattern (ESCAPE '!') matching ``needle`` anywhere, its wildcards literal."""
+    escaped = needle.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+def sql_lower(db) -> str:
+    """The SQL function that lower-cases text as Python does, as Pony's own queries use:
+    SQLite's lower() leaves non-ASCII letters as they are, Pony's py_lower does not."""
+    return "py_lower" if db.provider_name == "sqlite" else "lower"
+
+
 def ensure_unique_name(entity, name: str, kind: str, exclude_id: int | None = None) -> None:
     """Names are unique case-insensitively (the database has the same unique index)."""
     key = name.lower()
