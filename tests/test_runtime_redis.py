@@ -11,6 +11,7 @@ import falcon.testing
 import pytest
 import redis
 from helpers import Api, png
+from redis.exceptions import ResponseError
 
 from homerack.api import racks as racks_api
 from homerack.api.app import create_app
@@ -429,3 +430,34 @@ async def test_a_hit_answers_the_bytes_a_miss_answers(config, redis_db, lab):
         assert hit.content == miss.content == p.content, path
         assert hit.headers["content-type"] == miss.headers["content-type"] == "application/json"
         assert hit.headers["content-length"] == str(len(p.content))
+
+
+async def test_rate_limit_goes_over_the_link_and_loads_its_script(redis_db):
+    """The GCRA script runs over the pipelined link (EVALSHA); a server without the
+    script (restarted, SCRIPT FLUSH) answers NOSCRIPT and redis-py loads it."""
+    limiter = RateLimiter(RedisLink(connect(REDIS_URL)))
+    rate = parse_rate("t", "1/h burst 2")
+    link = limiter.redis.link()
+    assert link is not None
+    sent = []
+    real = link.command
+
+    async def spy(*args, **kwargs):
+        sent.append(args[0])
+        return await real(*args, **kwargs)
+
+    async def no_script(*args, **kwargs):
+        sent.append(args[0])
+        raise ResponseError("NOSCRIPT No matching script. Please use EVAL.")
+
+    try:
+        link.command = spy
+        assert await limiter.hit("api", "addr:a", rate) == 0
+        link.command = no_script
+        assert await limiter.hit("api", "addr:a", rate) == 0  # through redis-py
+        link.command = spy
+        assert await limiter.hit("api", "addr:a", rate) > 0  # the burst of 2 is spent
+        assert sent == ["EVALSHA"] * 3
+        assert redis_db.zrange("homerack:rl:api", 0, -1) == [b"addr:a"]
+    finally:
+        await limiter.redis.close()

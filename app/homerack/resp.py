@@ -1,4 +1,5 @@
-"""A minimal pipelined Redis client (RESP2) for the hot reads: a cache hit's MGET.
+"""A minimal pipelined Redis client (RESP2) for the hot paths: a cache hit's MGET and
+the rate limiter's script.
 
 redis-py's asyncio client spends ~60-100 us of CPU on every command (connection pool,
 locks, timeout wrappers, health checks, event hooks, its parser): more than the rest of
@@ -14,7 +15,7 @@ exception classes, which ``cache.Redis.call`` counts and fails open on). The nex
 command connects again; a command that found its connection dead is sent once more on a
 fresh one (a read: sending it twice cannot change anything), as redis-py's one retry.
 
-Everything else (writes, scripts, locks, TLS) stays on redis-py: ``link_of`` makes a
+Everything else (cache writes, locks, invalidations, TLS) stays on redis-py: ``link_of`` makes a
 link only for the plain TCP and unix-socket connections of a redis-py client.
 """
 
@@ -61,7 +62,7 @@ class _Incomplete(Exception):
     """The buffer ends inside a reply: wait for more data."""
 
 
-def pack(args: tuple[str | bytes | int, ...]) -> bytes:
+def pack(args: tuple[str | bytes | float, ...]) -> bytes:
     """A command as a RESP array of bulk strings."""
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
@@ -218,15 +219,24 @@ class Link:
         self._pipe: _Pipe | None = None
         self._lock: asyncio.Lock | None = None
 
-    async def command(self, *args: str | bytes | int) -> Any:
-        """Send one command and return its reply (raises ResponseError for an error)."""
+    async def command(self, *args: str | bytes | float, idempotent: bool = True) -> Any:
+        """Send one command and return its reply (raises ResponseError for an error).
+
+        A command whose connection turned out dead is sent again on a fresh one: always
+        when it had not been written, else only if ``idempotent`` (it may have run)."""
         command = pack(args)
         pipe = self._pipe
         if pipe is None or pipe.closed:
             return await (await self._connect()).send(command)
         try:
-            return await pipe.send(command)
-        except LinkLost:  # e.g. Redis restarted while the connection sat idle
+            reply = pipe.send(command)
+        except LinkLost:  # closed since its last use (e.g. Redis restarted meanwhile)
+            return await (await self._connect()).send(command)
+        try:
+            return await reply
+        except LinkLost:
+            if not idempotent:
+                raise
             return await (await self._connect()).send(command)
 
     async def _connect(self) -> _Pipe:
