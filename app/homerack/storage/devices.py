@@ -66,14 +66,13 @@ def _device_input(d) -> dict:
 # Lists read joined rows straight into dicts (as a rack's detail does): materialising
 # 50 devices with their types and brands as Pony entities took 4 queries and most of a
 # request's time. Same filters and order as the entities' query had; Pony's own
-# translation of a name search is kept (lower-cased, LIKE with escaped wildcards).
+# translation of a name search is kept (lower-cased, LIKE with escaped wildcards). Every
+# filter is on the device's own columns, so the page is cut before the joins.
 _DEVICE_COLUMNS = (
     "d.id, d.name, t.id, b.id, b.name, b.logo, t.model, t.category, t.u_height, d.rack_id, "
     "d.position_u, d.locked, d.access_frequency, d.notes, d.serial_number, d.management_url"
 )
-_DEVICE_SOURCE = (
-    "device d JOIN device_type t ON t.id = d.device_type_id JOIN brand b ON b.id = t.brand_id"
-)
+_DEVICE_JOINS = "JOIN device_type t ON t.id = d.device_type_id JOIN brand b ON b.id = t.brand_id"
 _DEVICE_KEYS = (
     "id",
     "name",
@@ -121,7 +120,15 @@ def list_devices(
     elif placed is False:
         where.append("d.rack_id IS NULL")
     rows, total = sql_page(
-        db, _DEVICE_COLUMNS, _DEVICE_SOURCE, where, "d.name, d.id", params, limit, offset
+        db,
+        columns=_DEVICE_COLUMNS,
+        table="device d",
+        joins=_DEVICE_JOINS,
+        where=where,
+        order="d.name, d.id",
+        params=params,
+        limit=limit,
+        offset=offset,
     )
     items = []
     for row in rows:
@@ -214,9 +221,7 @@ def _connection_input(c) -> dict:
 
 
 _CONNECTION_COLUMNS = 'c.id, a.id, a.name, b.id, b.name, c.cable_type, c."count", c.label, c.notes'
-_CONNECTION_SOURCE = (
-    "connection c JOIN device a ON a.id = c.device_a_id JOIN device b ON b.id = c.device_b_id"
-)
+_CONNECTION_JOINS = "JOIN device a ON a.id = c.device_a_id JOIN device b ON b.id = c.device_b_id"
 _CONNECTION_KEYS = (
     "id",
     "device_a_id",
@@ -246,13 +251,24 @@ def list_connections(
         where.append("(c.device_a_id = $device_id OR c.device_b_id = $device_id)")
         params["device_id"] = device_id
     if rack_id is not None:
-        where.append("(a.rack_id = $rack_id OR b.rack_id = $rack_id)")
+        where.append(
+            "(c.device_a_id IN (SELECT id FROM device WHERE rack_id = $rack_id)"
+            " OR c.device_b_id IN (SELECT id FROM device WHERE rack_id = $rack_id))"
+        )
         params["rack_id"] = rack_id
     if cable_type:
         where.append("c.cable_type = $cable_type")
         params["cable_type"] = cable_type
     rows, total = sql_page(
-        db, _CONNECTION_COLUMNS, _CONNECTION_SOURCE, where, "c.id", params, limit, offset
+        db,
+        columns=_CONNECTION_COLUMNS,
+        table="connection c",
+        joins=_CONNECTION_JOINS,
+        where=where,
+        order="c.id",
+        params=params,
+        limit=limit,
+        offset=offset,
     )
     items = [dict(zip(_CONNECTION_KEYS, row, strict=True)) for row in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -11,6 +11,7 @@ from ..domain.schemas import RackIn, merge
 from .common import (
     check_rack,
     ensure_unique_name,
+    fetch,
     get_or_404,
     page,
     rack_model,
@@ -145,7 +146,7 @@ def get_rack(db, rack_id: int) -> dict:
     """The rack with its placed devices (top first, like an elevation) and its utilization."""
     rack = get_or_404(db.Rack, rack_id, "rack")
     devices = []
-    for row in db.select(_RACK_DEVICES_SQL.strip(), {"rack_id": rack.id}):
+    for row in fetch(db, _RACK_DEVICES_SQL.strip(), {"rack_id": rack.id}):
         d = dict(zip(_ROW_FIELDS, row, strict=True))
         d["locked"] = bool(d["locked"])
         d["logo_url"] = d["logo_url"] or None  # stored as "" when the brand has none
