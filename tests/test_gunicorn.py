@@ -458,3 +458,20 @@ def test_under_journald_every_line_has_its_syslog_priority(postgres_admin_dsn, t
     assert "RuntimeError: boom\nsecond line" in boom[0]["exc"]
     assert any(r["level"] == "warning" and "deprecated" in r["msg"] for r in records)
     assert any(r["msg"].startswith("Booting worker") for r in records)
+
+
+def test_the_server_entry_point_freezes_its_startup_heap(tmp_path):
+    """homerack.asgi moves what the worker imported and built out of the cyclic GC's
+    full collections (gc.freeze): they took ~60 ms under load, the cached reads' p99."""
+    env = {
+        **os.environ,
+        "HOMERACK_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "HOMERACK_JWT_SECRET": "s" * 48,
+        "HOMERACK_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "PYTHONPATH": _pythonpath(),
+    }
+    probe = "import gc, homerack.asgi; print(gc.get_freeze_count())"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout.split()[-1]) > 10_000
