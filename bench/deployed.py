@@ -417,18 +417,45 @@ def measure(client: Client, args, found: Found) -> None:
         for round_ in range(args.rounds):
             for label, path in plan:
                 assert client.token
-                results[label].append(wrk(base + path, client.token, args, Path(tmp) / "b.lua"))
+                before = cache_counts(args.metrics_command)
+                result = wrk(base + path, client.token, args, Path(tmp) / "b.lua")
+                after = cache_counts(args.metrics_command)
+                if before is not None and after is not None:
+                    result["cache"] = {k: after[k] - before[k] for k in after}
+                results[label].append(result)
                 print(f"  done: {label}" + (f" (round {round_ + 1})" if args.rounds > 1 else ""))
     rows = [(label, combine(results[label])) for label, _ in plan]
     print_table(rows, args)
     print(f"static file: GET {static}")
 
 
+CACHE_LINE = re.compile(r'^homerack_cache_requests_total\{[^}]*result="(\w+)"[^}]*\} (\S+)$')
+
+
+def cache_counts(command: str | None) -> dict[str, float] | None:
+    """The app's read-cache lookups so far by result (hit, miss, error), summed over the
+    namespaces, from its Prometheus text that ``command`` prints; None without one."""
+    if not command:
+        return None
+    out = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602 - the operator's own command
+    if out.returncode != 0:
+        print(f"  --metrics-command failed ({out.returncode}): {out.stderr.strip()[:200]}")
+        return None
+    counts = {"hit": 0.0, "miss": 0.0, "error": 0.0}
+    for line in out.stdout.splitlines():
+        match = CACHE_LINE.match(line)
+        if match and match.group(1) in counts:
+            counts[match.group(1)] += float(match.group(2))
+    return counts
+
+
 def combine(runs: list[dict]) -> dict:
-    """Medians over the rounds; answers by status summed."""
+    """Medians over the rounds; answers by status and cache lookups summed."""
     out = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
     for k in ("429", "other", "socket_errors", "requests"):
         out[k] = sum(r[k] for r in runs)
+    if all("cache" in r for r in runs):
+        out["cache"] = {k: sum(r["cache"][k] for r in runs) for k in ("hit", "miss", "error")}
     return out
 
 
@@ -439,23 +466,34 @@ def print_table(rows: list[tuple[str, dict]], args) -> None:
         f"{args.seconds} s per endpoint, {args.rounds} round(s) (medians); "
         f"this machine has {os.cpu_count()} CPUs\n"
     )
+    cache = all("cache" in r for _, r in rows)
     head = (
         f"{'endpoint':<52} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'req/s÷live':>10} {'p99÷live':>9} {'429':>7} {'non-2xx':>8} {'sock err':>8}"
     )
-    print(head)
+    print(head + (f" {'cache hit':>9} {'miss':>6} {'error':>6}" if cache else ""))
     for label, r in rows:
-        print(
+        line = (
             f"{label:<52} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{r['rps'] / live['rps']:>10.2f} {r['p99'] / live['p99']:>9.2f} "
             f"{r['429']:>7} {r['other']:>8} {r['socket_errors']:>8}"
         )
+        if cache:
+            c = r["cache"]
+            line += f" {c['hit']:>9.0f} {c['miss']:>6.0f} {c['error']:>6.0f}"
+        print(line)
     limited = [label for label, r in rows if r["429"]]
     if limited:
         print(
             f"\nWARNING: {len(limited)} endpoint(s) answered 429: the host's rate limits are on,"
             " so those figures measure the limiter, not HomeRack. Turn them off for a bench"
             " run (docs/performance.md) and run again."
+        )
+    if cache and any(r["cache"]["error"] for _, r in rows):
+        print(
+            "\nWARNING: cache lookups failed during the run (Redis answered later than the"
+            " app's 0.25 s timeout; after 3 in a row a worker skips Redis for 5 s): part of"
+            " the 'cached' requests read PostgreSQL."
         )
     if any(r["other"] or r["socket_errors"] for _, r in rows):
         print("\nWARNING: some requests failed (non-2xx other than 429, or socket errors).")

@@ -137,6 +137,11 @@ def main() -> None:
     deployed_mode.add_argument(
         "--insecure", action="store_true", help="https: accept a self-signed certificate"
     )
+    deployed_mode.add_argument(
+        "--metrics-command",
+        help="a shell command printing the app's /metrics, to count its cache hits and errors "
+        "per row, e.g. 'docker exec homerack-lab curl -s 127.0.0.1:8081/metrics' (the lab)",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None and not args.cleanup:
         raise SystemExit("wrk is not installed: apt-get install wrk")
