@@ -1,7 +1,9 @@
 """The common role's host_resources module: a host's memory and CPUs, cgroup limits included.
 
-Run against fake /proc and /sys/fs/cgroup trees laid out as on a Debian host, in a Docker
-container with --cgroupns=host (systemd's init.scope under the container's scope) and in a VM.
+Run against fake /proc and /sys/fs/cgroup trees laid out as on a Debian host with cgroup v2,
+as on one booted with the hybrid layout (cgroup v1 controllers, the machines CI runs on), in a
+Docker container with --cgroupns=host (systemd's init.scope under the container's cgroup) and
+in a VM.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def machine(
     (proc / "meminfo").write_text(f"MemTotal:       {mem_kb} kB\nMemFree:        1000 kB\n")
     (proc / "1" / "cgroup").write_text(f"0::{pid1_cgroup}\n")
     (root / pid1_cgroup.lstrip("/")).mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
     for path, files in limits.items():
         directory = root / path.lstrip("/")
         directory.mkdir(parents=True, exist_ok=True)
@@ -127,3 +130,61 @@ def test_cgroup_v1_falls_back_to_the_kernels_figures(tmp_path):
         "kernel",
         "affinity",
     )
+
+
+V1_CONTAINER = "/docker/80b3f032"
+V1_PROC_CGROUP = f"""\
+4:memory:{V1_CONTAINER}/init.scope
+1:cpu,cpuacct:{V1_CONTAINER}
+0::{V1_CONTAINER}/init.scope
+"""
+
+
+def hybrid_machine(tmp_path: Path, memory_limit: str, quota: str, period: str = "100000"):
+    """A host booted with cgroup v1 controllers and a controller-less v2 hierarchy."""
+    proc, root = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "1").mkdir(parents=True)
+    (proc / "meminfo").write_text("MemTotal:       25000000 kB\n")
+    (proc / "1" / "cgroup").write_text(V1_PROC_CGROUP)
+    (root / "unified" / V1_CONTAINER.lstrip("/")).mkdir(parents=True)
+    memory = root / "memory"
+    (memory / V1_CONTAINER.lstrip("/") / "init.scope").mkdir(parents=True)
+    (memory / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # unlimited
+    (memory / V1_CONTAINER.lstrip("/") / "memory.limit_in_bytes").write_text(memory_limit + "\n")
+    (memory / V1_CONTAINER.lstrip("/") / "init.scope" / "memory.limit_in_bytes").write_text(
+        "9223372036854771712\n"
+    )
+    cpu = root / "cpu" / V1_CONTAINER.lstrip("/")
+    cpu.mkdir(parents=True)
+    (root / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (root / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    (cpu / "cpu.cfs_quota_us").write_text(quota + "\n")
+    (cpu / "cpu.cfs_period_us").write_text(period + "\n")
+    return str(root), str(proc)
+
+
+def test_cgroup_v1_limits_of_a_container_are_read(tmp_path):
+    root, proc = hybrid_machine(tmp_path, str(GIB), "100000")
+    found = host_resources.resources(root, proc)
+    assert found == {
+        "memory_mb": 1024,
+        "cpus": 1,
+        "memory_source": "cgroup",
+        "cpus_source": "cgroup",
+    }
+
+
+def test_cgroup_v1_without_limits_reports_the_kernels_figures(tmp_path):
+    root, proc = hybrid_machine(tmp_path, "9223372036854771712", "-1")
+    found = host_resources.resources(root, proc)
+    assert found == {
+        "memory_mb": 25000000 // 1024,
+        "cpus": MACHINE_CPUS,
+        "memory_source": "kernel",
+        "cpus_source": "affinity",
+    }
+
+
+def test_cgroup_v1_quota_of_two_and_a_half_cpus_is_three(tmp_path):
+    root, proc = hybrid_machine(tmp_path, str(2 * GIB), "125000", "50000")
+    assert host_resources.resources(root, proc)["cpus"] == 3
