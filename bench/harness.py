@@ -1,11 +1,12 @@
-"""What the load benchmarks share: a scratch PostgreSQL database and the real server
-(Gunicorn + uvicorn workers) on a local port."""
+"""What the load benchmarks share: a scratch PostgreSQL database, the real server
+(Gunicorn + uvicorn workers) on a local port, and the homelab they load."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -112,3 +113,60 @@ def call(base: str, method: str, path: str, token: str, body=None) -> dict:
     )
     with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
         return json.loads(resp.read())
+
+
+def inventory(rng: random.Random) -> dict:
+    """10 x 42U racks, 400 devices (40 per rack, mostly 1U), 600 cables."""
+    brands = [{"name": f"Brand {i}"} for i in range(8)]
+    types = [
+        {
+            "brand": f"Brand {i % 8}",
+            "model": f"Model {i}",
+            "category": rng.choice(["switch", "server", "storage", "patch_panel"]),
+            "u_height": 1,
+            "weight_kg": round(rng.uniform(1, 25), 1),
+            "power_w": rng.choice([0, 15, 60, 150, 300]),
+        }
+        for i in range(30)
+    ]
+    racks = [{"name": f"Rack {r}", "u_height": 42, "location": f"Room {r % 3}"} for r in range(10)]
+    devices = []
+    for r in range(10):
+        for u in range(1, 41):
+            t = types[rng.randrange(len(types))]
+            devices.append(
+                {
+                    "name": f"r{r}-dev{u}",
+                    "brand": t["brand"],
+                    "model": t["model"],
+                    "rack": f"Rack {r}",
+                    "position_u": u,
+                    "access_frequency": rng.choice(["daily", "weekly", "monthly"]),
+                }
+            )
+    connections = []
+    pairs = set()
+    while len(connections) < 600:
+        r = rng.randrange(10) if rng.random() < 0.9 else None
+        a = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
+        b = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
+        if a == b or (min(a, b), max(a, b)) in pairs:
+            continue
+        pairs.add((min(a, b), max(a, b)))
+        connections.append(
+            {
+                "device_a": devices[a]["name"],
+                "device_b": devices[b]["name"],
+                "cable_type": rng.choice(["cat6", "cat6a", "dac", "power"]),
+                "count": rng.choice([1, 1, 2]),
+            }
+        )
+    return {
+        "format": "homerack-inventory",
+        "version": 1,
+        "brands": brands,
+        "device_types": types,
+        "racks": racks,
+        "devices": devices,
+        "connections": connections,
+    }

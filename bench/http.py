@@ -10,6 +10,14 @@ capacity, not policy.
     apt-get install wrk                  # the load generator (Debian package)
     make services                        # PostgreSQL and Redis, as for the tests
     .venv/bin/python bench/http.py [--seconds 10] [--connections 64] [--workers 2]
+
+With --url it benchmarks a deployed HomeRack through its nginx instead (the lab, or any
+host): the same dataset, created through the API with names prefixed "bench-" and deleted
+afterwards, and a static file nginx serves alone in the same run (bench/deployed.py,
+docs/performance.md):
+
+    .venv/bin/python bench/http.py --url http://127.0.0.1:8088 --user admin \
+        --password-file inventory/credentials/lab/admin-password
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import tempfile
 sys.path.append(str(Path(__file__).resolve().parent))  # after the standard library
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from harness import REDIS_URL, SECRET, Server, call, scratch_database
+from harness import REDIS_URL, SECRET, Server, call, inventory, scratch_database
 
 from homerack import security
 from homerack.storage import users
@@ -60,63 +68,6 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1000))
 end
 """
-
-
-def inventory(rng: random.Random) -> dict:
-    """10 x 42U racks, 400 devices (40 per rack, mostly 1U), 600 cables."""
-    brands = [{"name": f"Brand {i}"} for i in range(8)]
-    types = [
-        {
-            "brand": f"Brand {i % 8}",
-            "model": f"Model {i}",
-            "category": rng.choice(["switch", "server", "storage", "patch_panel"]),
-            "u_height": 1,
-            "weight_kg": round(rng.uniform(1, 25), 1),
-            "power_w": rng.choice([0, 15, 60, 150, 300]),
-        }
-        for i in range(30)
-    ]
-    racks = [{"name": f"Rack {r}", "u_height": 42, "location": f"Room {r % 3}"} for r in range(10)]
-    devices = []
-    for r in range(10):
-        for u in range(1, 41):
-            t = types[rng.randrange(len(types))]
-            devices.append(
-                {
-                    "name": f"r{r}-dev{u}",
-                    "brand": t["brand"],
-                    "model": t["model"],
-                    "rack": f"Rack {r}",
-                    "position_u": u,
-                    "access_frequency": rng.choice(["daily", "weekly", "monthly"]),
-                }
-            )
-    connections = []
-    pairs = set()
-    while len(connections) < 600:
-        r = rng.randrange(10) if rng.random() < 0.9 else None
-        a = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
-        b = rng.randrange(400) if r is None else r * 40 + rng.randrange(40)
-        if a == b or (min(a, b), max(a, b)) in pairs:
-            continue
-        pairs.add((min(a, b), max(a, b)))
-        connections.append(
-            {
-                "device_a": devices[a]["name"],
-                "device_b": devices[b]["name"],
-                "cable_type": rng.choice(["cat6", "cat6a", "dac", "power"]),
-                "count": rng.choice([1, 1, 2]),
-            }
-        )
-    return {
-        "format": "homerack-inventory",
-        "version": 1,
-        "brands": brands,
-        "device_types": types,
-        "racks": racks,
-        "devices": devices,
-        "connections": connections,
-    }
 
 
 def wrk(
@@ -166,9 +117,39 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    deployed_mode = ap.add_argument_group("a deployed host (bench/deployed.py)")
+    deployed_mode.add_argument(
+        "--url", help="the host's nginx, e.g. http://127.0.0.1:8088 (the lab); no local servers"
+    )
+    deployed_mode.add_argument("--user", default="admin", help="an admin (default: admin)")
+    deployed_mode.add_argument(
+        "--password-file", help="its password (else the HOMERACK_BENCH_PASSWORD variable)"
+    )
+    deployed_mode.add_argument(
+        "--keep", action="store_true", help="leave the bench- dataset on the host for a rerun"
+    )
+    deployed_mode.add_argument(
+        "--cleanup", action="store_true", help="only delete the bench- dataset, measure nothing"
+    )
+    deployed_mode.add_argument("--rounds", type=int, default=1, help="runs of the plan (medians)")
+    deployed_mode.add_argument("--threads", type=int, default=2, help="wrk threads")
+    deployed_mode.add_argument("--static-path", help="the static file (default: the UI's icon)")
+    deployed_mode.add_argument(
+        "--insecure", action="store_true", help="https: accept a self-signed certificate"
+    )
+    deployed_mode.add_argument(
+        "--metrics-command",
+        help="a shell command printing the app's /metrics, to count its cache hits and errors "
+        "per row, e.g. 'docker exec homerack-lab curl -s 127.0.0.1:8081/metrics' (the lab)",
+    )
     args = ap.parse_args()
-    if shutil.which("wrk") is None:
+    if shutil.which("wrk") is None and not args.cleanup:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    if args.url:
+        import deployed
+
+        deployed.run(args)
+        return
 
     with scratch_database() as url:
         run(url, args)

@@ -3,6 +3,8 @@
 #
 #   scripts/lab.sh            build the base image if needed, (re)use the container, run site.yml
 #   scripts/lab.sh destroy    remove the container (the generated secrets stay in inventory/lab/credentials)
+#   scripts/lab.sh -e @bench/rate-limits-off.yml   the same with the rate limits off, for
+#                             bench/http.py --url (docs/performance.md); arguments go to ansible-playbook
 #
 # Needs the Docker engine (installed and started by scripts/test-hosts.sh when run as root on
 # Debian) and the project venv with the `deploy` extra (make venv). Re-running converges again.

@@ -2,7 +2,7 @@
 # Run Molecule scenarios on real systemd Debian hosts and print how long each took, step by
 # step (the cold converge and the idempotent re-run broken out).
 #
-#   scripts/molecule.sh [run ...]    default: default default:trixie cluster roles
+#   scripts/molecule.sh [run ...]    default: default small:trixie cluster roles
 #
 # A run is one of:
 #   default[:distro], cluster[:distro]   a shape of the whole site.yml (one host; the tiers on
@@ -33,7 +33,7 @@ logdir=${TMPDIR:-/tmp}
 
 # Expand "roles[:distro]" into one run per role scenario.
 runs=()
-for s in "${@:-default default:trixie cluster roles}"; do
+for s in "${@:-default small:trixie cluster roles}"; do
     for r in $s; do
         if [ "${r%%:*}" = roles ]; then
             suffix=${r#roles}

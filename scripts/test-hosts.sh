@@ -21,7 +21,10 @@ if ! docker info >/dev/null 2>&1; then
     fi
     if ! pgrep -x dockerd >/dev/null; then
         echo "starting dockerd" >&2
-        nohup dockerd >/var/log/dockerd.log 2>&1 &
+        # A session of its own (setsid): dockerd outlives the job that started it, which may
+        # end by its process group being killed (a CI step, a terminal closed, a timeout),
+        # and with it every test host.
+        setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
     fi
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null
