@@ -117,8 +117,8 @@ def test_db_upgrade_and_status_on_fresh_sqlite(tmp_path, monkeypatch, capsys):
     assert "pending migrations: 0001_initial" in capsys.readouterr().out
     assert run(monkeypatch, "db", "upgrade") == 0
     assert (
-        "applied 4 migration(s): 0001_initial, 0002_device_serial_and_url, "
-        "0003_user_token_epoch, 0004_logo_blobs" in capsys.readouterr().out
+        "applied 5 migration(s): 0001_initial, 0002_device_serial_and_url, "
+        "0003_user_token_epoch, 0004_logo_blobs, 0005_device_name_order" in capsys.readouterr().out
     )
     assert run(monkeypatch, "db", "upgrade") == 0
     assert "up to date" in capsys.readouterr().out
@@ -132,6 +132,7 @@ def test_db_upgrade_on_fresh_postgres(postgres_admin_dsn):
             "0002_device_serial_and_url",
             "0003_user_token_epoch",
             "0004_logo_blobs",
+            "0005_device_name_order",
         ]
         assert upgrade(url) == []
 
