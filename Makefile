@@ -82,8 +82,9 @@ alerts:
 	bash scripts/promtool.sh check rules roles/prometheus/files/homerack-alerts.yml
 	bash scripts/promtool.sh test rules tests/prometheus/homerack-alerts.test.yml
 
-## Molecule, with timings: site.yml in the single-host shape on Debian 12 and 13 and the cluster
-## shape on Debian 12, then every role alone on Debian 12 (three at a time; MOLECULE_JOBS).
+## Molecule, with timings: site.yml in the single-host shape on Debian 12, the same on Debian 13
+## in a 1 GiB, 1 CPU host (the small-host profile), the cluster shape on Debian 12, then every
+## role alone on Debian 12 (three at a time; MOLECULE_JOBS).
 molecule: $(BIN)/.installed-deploy
 	bash scripts/molecule.sh
 
