@@ -166,17 +166,6 @@ class Cache:
     def enabled(self) -> bool:
         return self.ttl > 0 and self.redis.client is not None
 
-    async def get_or_load(
-        self,
-        namespace: str,
-        key: str,
-        load: Callable[[], Awaitable[Any]],
-        keep: Callable[[Any], bool] | None = None,
-    ) -> Any:
-        """The cached value, else ``load()``'s, stored unless ``keep`` refuses it (decoded
-        from :meth:`get_or_load_json`'s bytes)."""
-        return orjson.loads(await self.get_or_load_json(namespace, key, load, keep))
-
     async def get_or_load_json(
         self,
         namespace: str,

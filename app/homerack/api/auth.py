@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import falcon
-from cachetools import TTLCache
+from cachetools import FIFOCache, TTLCache
 
 from .. import security
 from ..domain.schemas import LoginIn, Token, User, parse
@@ -50,16 +49,15 @@ class Tokens:
     request, as much as the rest of a cached read.
     """
 
-    VERIFIED_MAX = 10_000  # remembered tokens; when full, the oldest half is forgotten
-
     def __init__(self, run, *, secret: str, ttl_seconds: int, check_seconds: int):
         self.run = run
         self.secret = secret
         self.ttl_seconds = ttl_seconds
         # user id -> TokenState (None: no such user); only the event loop touches it.
         self.states: TTLCache = TTLCache(maxsize=10_000, ttl=max(check_seconds, 0.001))
-        # token -> its verified claims; only the event loop touches it.
-        self.verified: dict[str, dict] = {}
+        # token -> its verified claims (the oldest forgotten first); only the event loop
+        # touches it.
+        self.verified: FIFOCache = FIFOCache(maxsize=10_000)
 
     def issue(self, user: dict, epoch: int) -> str:
         return security.issue_token(
@@ -93,9 +91,6 @@ class Tokens:
                 return claims
             del self.verified[token]
         claims = read_claims(self.secret, token)  # raises 401 (expired, invalid)
-        if len(self.verified) >= self.VERIFIED_MAX:
-            for old in list(itertools.islice(self.verified, self.VERIFIED_MAX // 2)):
-                del self.verified[old]
         self.verified[token] = claims
         return claims
 
